@@ -1,0 +1,98 @@
+// File: core/model/model.h
+// Model: a function from a row of numeric features (the Pipeline's output) to
+// a prediction, with all of its parameters in one flat vector so that every
+// optimizer can train every model.
+//
+// Outputs (num_outputs() columns per row):
+//   regression                    1 column: the predicted value (identity)
+//   binary classification         1 column: P(class 1) (sigmoid)
+//   k >= 3 classes                k columns: class probabilities (softmax)
+// Losses (mean over rows):
+//   regression: mean squared error   (y - yhat)^2
+//   classification: cross-entropy    -sum_c y_c log p_c, computed from logits
+// Targets `y` have num_outputs() columns: the value; 0/1 for binary; one-hot
+// for k >= 3 classes.
+//
+// Thread-safety: const methods are safe to call concurrently; a trained model
+// is never modified in place.
+#ifndef MODELSERVER_CORE_MODEL_MODEL_H_
+#define MODELSERVER_CORE_MODEL_MODEL_H_
+
+#include <cstdint>
+#include <memory>
+#include "absl/strings/string_view.h"
+
+#include "Eigen/Core"
+#include "absl/status/statusor.h"
+#include "core/util/bytes.h"
+
+namespace modelserver {
+
+// Part of the artifact format: never renumber.
+enum class ModelKind : uint8_t {
+  kLinearRegression = 1,    // LinearModel, identity output, MSE
+  kLogisticRegression = 2,  // LinearModel, sigmoid (2 classes) or softmax
+  kMlpRegressor = 3,        // Mlp, identity output, MSE
+  kMlpClassifier = 4,       // Mlp, sigmoid (2 classes) or softmax
+};
+
+// "linear_regression", "logistic_regression", "mlp_regressor",
+// "mlp_classifier".
+absl::string_view ModelKindName(ModelKind kind);
+absl::StatusOr<ModelKind> ParseModelKind(absl::string_view name);
+bool IsClassifier(ModelKind kind);
+
+// Hidden-layer activations. Part of the artifact format: never renumber.
+enum class Activation : uint8_t { kRelu = 0, kTanh = 1, kSigmoid = 2 };
+absl::string_view ActivationName(Activation a);  // "relu", "tanh", "sigmoid"
+absl::StatusOr<Activation> ParseActivation(absl::string_view name);
+
+class Model {
+ public:
+  virtual ~Model() = default;
+
+  virtual ModelKind kind() const = 0;
+  int num_inputs() const { return num_inputs_; }
+  int num_outputs() const { return num_outputs_; }
+
+  // All trainable parameters, in the layout documented by the subclass.
+  const Eigen::VectorXd& parameters() const { return parameters_; }
+  Eigen::VectorXd& mutable_parameters() { return parameters_; }
+  // 1.0 for parameters subject to L1/L2 penalties (weights), 0.0 for those
+  // that are not (biases). Same size as parameters().
+  virtual Eigen::VectorXd PenaltyMask() const = 0;
+
+  // Outputs (see the top of this file) for each row of `x` with the current
+  // parameters. REQUIRES: x.cols() == num_inputs().
+  Eigen::MatrixXd Predict(const Eigen::Ref<const Eigen::MatrixXd>& x) const {
+    return Forward(parameters_, x);
+  }
+  // Same with parameters `w` (same layout as parameters()).
+  virtual Eigen::MatrixXd Forward(
+      const Eigen::VectorXd& w,
+      const Eigen::Ref<const Eigen::MatrixXd>& x) const = 0;
+
+  // Mean loss over the rows of `x` against `y` with parameters `w`, and, when
+  // `gradient` is not null, its gradient with respect to `w` (resized).
+  // REQUIRES: x.rows() == y.rows() > 0, y.cols() == num_outputs().
+  virtual double Loss(const Eigen::VectorXd& w,
+                      const Eigen::Ref<const Eigen::MatrixXd>& x,
+                      const Eigen::Ref<const Eigen::MatrixXd>& y,
+                      Eigen::VectorXd* gradient) const = 0;
+
+  // Appends kind-specific structure and the parameters. Decoded by
+  // DecodeModel (core/model/model_codec.h).
+  virtual void Encode(ByteWriter* out) const = 0;
+
+ protected:
+  Model(int num_inputs, int num_outputs)
+      : num_inputs_(num_inputs), num_outputs_(num_outputs) {}
+
+  int num_inputs_;
+  int num_outputs_;
+  Eigen::VectorXd parameters_;
+};
+
+}  // namespace modelserver
+
+#endif  // MODELSERVER_CORE_MODEL_MODEL_H_

@@ -1,0 +1,27 @@
+#include "core/util/crc32c.h"
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace modelserver {
+namespace {
+
+TEST(Crc32cTest, KnownVectors) {
+  // RFC 3720 B.4 check value and test vectors.
+  EXPECT_EQ(Crc32c("123456789"), 0xE3069283u);
+  EXPECT_EQ(Crc32c(std::string(32, '\0')), 0x8A9136AAu);
+  EXPECT_EQ(Crc32c(std::string(32, '\xff')), 0x62A8AB43u);
+  EXPECT_EQ(Crc32c(""), 0u);
+}
+
+TEST(Crc32cTest, ExtendEqualsWhole) {
+  std::string s = "The quick brown fox jumps over the lazy dog, twice over.";
+  for (size_t cut = 0; cut <= s.size(); ++cut) {
+    EXPECT_EQ(Crc32cExtend(Crc32c(s.substr(0, cut)), s.substr(cut)), Crc32c(s))
+        << "cut at " << cut;
+  }
+}
+
+}  // namespace
+}  // namespace modelserver
