@@ -25,7 +25,8 @@ bool ReadDigits(absl::string_view s, size_t* pos, int n, int* out) {
 bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 int DaysInMonth(int64_t y, int m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30,
+                                  31, 31, 30, 31, 30, 31};
   return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
 }
 
@@ -56,7 +57,8 @@ std::optional<double> ParseIsoDateTime(absl::string_view text) {
   if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month)) {
     return std::nullopt;
   }
-  double seconds = static_cast<double>(DaysFromCivil(year, month, day)) * 86400.0;
+  double seconds =
+      static_cast<double>(DaysFromCivil(year, month, day)) * 86400.0;
   if (pos == s.size()) return seconds;
   if (s[pos] != 'T' && s[pos] != ' ') return std::nullopt;
   ++pos;
@@ -104,8 +106,8 @@ std::optional<double> ParseIsoDateTime(absl::string_view text) {
     }
   }
   if (pos != s.size()) return std::nullopt;
-  seconds += hour * 3600.0 + minute * 60.0 + second + fraction -
-             offset_minutes * 60.0;
+  seconds +=
+      hour * 3600.0 + minute * 60.0 + second + fraction - offset_minutes * 60.0;
   return seconds;
 }
 

@@ -29,9 +29,9 @@ int64_t DaysFromCivil(int64_t year, int month, int day);
 
 struct CivilTime {
   int64_t year;
-  int month;            // 1-12
-  int day;              // 1-31
-  int day_of_week;      // 0 = Monday ... 6 = Sunday (as pandas)
+  int month;              // 1-12
+  int day;                // 1-31
+  int day_of_week;        // 0 = Monday ... 6 = Sunday (as pandas)
   double seconds_of_day;  // [0, 86400]
 };
 // REQUIRES: `seconds` is finite.

@@ -65,8 +65,8 @@ Column Column::CategoricalFromStrings(std::string name,
 }
 
 int64_t Column::size() const {
-  return static_cast<int64_t>(type_ == ColumnType::kCategorical ? codes_.size()
-                                                                : values_.size());
+  return static_cast<int64_t>(
+      type_ == ColumnType::kCategorical ? codes_.size() : values_.size());
 }
 
 bool Column::is_missing(int64_t row) const {
@@ -103,9 +103,9 @@ absl::Status Table::AddColumn(Column column) {
         absl::StrCat("duplicate column name '", column.name(), "'"));
   }
   if (!columns_.empty() && column.size() != num_rows_) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "column '", column.name(), "' has ", column.size(),
-        " rows; the table has ", num_rows_));
+    return absl::InvalidArgumentError(
+        absl::StrCat("column '", column.name(), "' has ", column.size(),
+                     " rows; the table has ", num_rows_));
   }
   num_rows_ = column.size();
   index_.emplace(column.name(), static_cast<int>(columns_.size()));

@@ -16,12 +16,12 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace modelserver {
 
@@ -69,7 +69,8 @@ class Column {
   Column SelectRows(const std::vector<int64_t>& rows) const;
 
  private:
-  Column(std::string name, ColumnType type) : name_(std::move(name)), type_(type) {}
+  Column(std::string name, ColumnType type)
+      : name_(std::move(name)), type_(type) {}
 
   std::string name_;
   ColumnType type_;

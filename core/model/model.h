@@ -20,10 +20,11 @@
 
 #include <cstdint>
 #include <memory>
-#include "absl/strings/string_view.h"
 
 #include "Eigen/Core"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "core/util/bytes.h"
 
 namespace modelserver {
@@ -92,6 +93,51 @@ class Model {
   int num_outputs_;
   Eigen::VectorXd parameters_;
 };
+
+// Helpers shared by the Model implementations (LinearModel, Mlp): the output
+// layer ("head") that maps logits to outputs and the loss computed from
+// logits. Not meant for callers outside core/model and core/train.
+namespace model_internal {
+
+enum class OutputHead : uint8_t {
+  kIdentity,  // regression: outputs = logits, MSE
+  kSigmoid,   // 2 classes: P(class 1), binary cross-entropy
+  kSoftmax,   // k >= 3 classes: probabilities, categorical cross-entropy
+};
+
+// Checks the (kind, num_classes) pair: regression kinds need num_classes == 0,
+// classifier kinds 2 <= num_classes <= kMaxClasses. INVALID_ARGUMENT naming
+// the field otherwise (also for a kind that is not a ModelKind value).
+inline constexpr int kMaxClasses = 1 << 16;
+absl::Status ValidateOutput(ModelKind kind, int num_classes);
+// REQUIRES: ValidateOutput(kind, num_classes).ok().
+OutputHead HeadFor(ModelKind kind, int num_classes);
+int NumOutputs(ModelKind kind, int num_classes);
+
+// Replaces logits by outputs, row by row, in place (stable for any finite
+// logit: no overflow for |z| = 1000).
+void ApplyHead(OutputHead head, Eigen::MatrixXd* z);
+
+// Mean loss over the rows of the logits `z` against `y` (same shape), and,
+// when `dz` is not null, d(loss)/d(z) (resized). Computed from logits:
+// binary cross-entropy as max(z,0) - z*y + log1p(exp(-|z|)), softmax
+// cross-entropy with log-sum-exp. REQUIRES: z.rows() == y.rows() > 0.
+double HeadLoss(OutputHead head, const Eigen::MatrixXd& z,
+                const Eigen::Ref<const Eigen::MatrixXd>& y,
+                Eigen::MatrixXd* dz);
+
+// Reads a parameter vector (u64 count, f64 values) for a model named
+// `model_name` that must hold `expected` parameters. DATA_LOSS when the bytes
+// are short (checked before allocating), the count differs from `expected`
+// or a value is not finite.
+absl::StatusOr<Eigen::VectorXd> ReadParameters(ByteReader* in, int64_t expected,
+                                               absl::string_view model_name);
+
+// Converts a validation error met while decoding into DATA_LOSS, keeping the
+// message; OK stays OK.
+absl::Status AsDataLoss(const absl::Status& status);
+
+}  // namespace model_internal
 
 }  // namespace modelserver
 

@@ -18,11 +18,11 @@
 
 #include <cstdint>
 #include <functional>
-#include "absl/strings/string_view.h"
 
 #include "Eigen/Core"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "core/train/objective.h"
 
 namespace modelserver {
@@ -36,7 +36,8 @@ enum class OptimizerKind : uint8_t {
   kSgd = 3,
   kAdam = 4,
 };
-absl::string_view OptimizerKindName(OptimizerKind kind);  // "auto", "exact", ...
+absl::string_view OptimizerKindName(
+    OptimizerKind kind);  // "auto", "exact", ...
 absl::StatusOr<OptimizerKind> ParseOptimizerKind(absl::string_view name);
 
 struct OptimizerOptions {
@@ -56,10 +57,12 @@ struct OptimizerOptions {
   double beta1 = 0.9;
   double beta2 = 0.999;
   double epsilon = 1e-8;
-  // L-BFGS: history size, and convergence: stop when the gradient's
-  // infinity norm <= tolerance * max(1, |f|) or the relative decrease of f in
-  // one iteration <= tolerance * 1e-3.
+  // L-BFGS: history size, in [1, 1000]. Default 10.
   int lbfgs_memory = 10;
+  // L-BFGS convergence (>= 0, default 1e-6): stop when the gradient's
+  // infinity norm (with L1: the pseudo-gradient's) <= tolerance * max(1, |f|)
+  // or the decrease of f in one iteration
+  // <= tolerance * 1e-3 * max(1, |f_before|, |f_after|).
   double tolerance = 1e-6;
 };
 
@@ -68,22 +71,31 @@ using EpochCallback =
     std::function<bool(int epoch, double train_loss, const Eigen::VectorXd& w)>;
 
 struct OptimizeResult {
-  int epochs = 0;             // epochs (iterations) run
-  double final_loss = 0.0;    // objective at the returned parameters
-  bool converged = false;     // L-BFGS met its tolerance
-  bool stopped_early = false; // the callback returned false
+  int epochs = 0;              // epochs (iterations) run; L-BFGS: 0 when the
+                               // starting point already meets the tolerance
+  double final_loss = 0.0;     // objective at the returned parameters
+                               // (including the L1 term)
+  bool converged = false;      // L-BFGS met its tolerance
+  bool stopped_early = false;  // the callback returned false
 };
 
 // Minimises `objective` from the starting point `*w` (updated in place).
 // REQUIRES: w->size() == objective.num_parameters(); kind is kLbfgs, kSgd or
 // kAdam (kExact and kAuto are resolved by the trainer).
+// Errors: INVALID_ARGUMENT (before any evaluation, *w untouched) for those
+// violations, bad options, a non-finite starting point, an objective without
+// examples or parameters, an L1 strength that is negative or not finite, or
+// (with L1) a penalty mask of the wrong size; ABORTED on divergence (*w then
+// holds the diverged parameters).
 absl::StatusOr<OptimizeResult> Minimize(OptimizerKind kind,
                                         const OptimizerOptions& options,
                                         Objective& objective,
                                         Eigen::VectorXd* w,
                                         const EpochCallback& callback = {});
 
-// Validates options for `kind`; INVALID_ARGUMENT naming the bad field.
+// Validates the options `kind` uses; INVALID_ARGUMENT naming the bad field.
+// kAuto checks the options of every iterative optimizer (any may be chosen);
+// kExact uses none.
 absl::Status ValidateOptimizerOptions(OptimizerKind kind,
                                       const OptimizerOptions& options);
 

@@ -1,1 +1,147 @@
-// placeholder
+#include "core/train/sgd.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
+#include "core/util/rng.h"
+
+namespace modelserver {
+namespace optimizer_internal {
+namespace {
+
+absl::Status Diverged(absl::string_view name, int epoch, absl::string_view what,
+                      double learning_rate) {
+  return absl::AbortedError(absl::StrCat(
+      name, " diverged in epoch ", epoch, ": ", what,
+      "; try a smaller learning_rate (it is ", learning_rate, ")"));
+}
+
+}  // namespace
+
+absl::StatusOr<OptimizeResult> RunMiniBatchEpochs(
+    absl::string_view name, const OptimizerOptions& options,
+    Objective& objective, Eigen::VectorXd* w, const EpochCallback& callback,
+    BatchStepper& stepper) {
+  const int64_t n = objective.num_examples();
+  const int64_t batch = std::min<int64_t>(options.batch_size, n);
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  Rng rng(options.seed);
+  Eigen::VectorXd gradient(w->size());
+
+  OptimizeResult result;
+  for (int epoch = 1; epoch <= options.max_epochs; ++epoch) {
+    if (options.shuffle) rng.Shuffle(&order);
+    double weighted_loss = 0.0;
+    for (int64_t start = 0; start < n; start += batch) {
+      const int64_t size = std::min(batch, n - start);
+      const double loss = objective.EvaluateBatch(
+          stepper.EvaluationPoint(*w),
+          absl::MakeConstSpan(order.data() + start, static_cast<size_t>(size)),
+          &gradient);
+      if (!std::isfinite(loss)) {
+        return Diverged(name, epoch,
+                        absl::StrCat("the loss of a mini-batch became ", loss),
+                        options.learning_rate);
+      }
+      weighted_loss += static_cast<double>(size) * loss;
+      stepper.Step(gradient, w);
+    }
+    if (!w->allFinite()) {
+      return Diverged(name, epoch, "a parameter became NaN or infinite",
+                      options.learning_rate);
+    }
+    const double train_loss =
+        weighted_loss / static_cast<double>(n) + L1Penalty(objective, *w);
+    if (!std::isfinite(train_loss)) {
+      return Diverged(name, epoch,
+                      absl::StrCat("the training loss became ", train_loss),
+                      options.learning_rate);
+    }
+    result.epochs = epoch;
+    if (callback && !callback(epoch, train_loss, *w)) {
+      result.stopped_early = true;
+      break;
+    }
+  }
+  result.final_loss =
+      objective.Evaluate(*w, nullptr) + L1Penalty(objective, *w);
+  if (!std::isfinite(result.final_loss)) {
+    return Diverged(name, result.epochs,
+                    absl::StrCat("the final loss is ", result.final_loss),
+                    options.learning_rate);
+  }
+  return result;
+}
+
+}  // namespace optimizer_internal
+
+namespace {
+
+class SgdStepper : public optimizer_internal::BatchStepper {
+ public:
+  SgdStepper(const OptimizerOptions& options, const Objective& objective,
+             Eigen::Index size)
+      : learning_rate_(options.learning_rate),
+        momentum_(options.momentum),
+        nesterov_(options.nesterov && options.momentum > 0),
+        l1_(objective.l1()),
+        mask_(l1_ > 0 ? &objective.penalty_mask() : nullptr),
+        velocity_(Eigen::VectorXd::Zero(size)),
+        lookahead_(nesterov_ ? size : 0) {}
+
+  const Eigen::VectorXd& EvaluationPoint(const Eigen::VectorXd& w) override {
+    if (!nesterov_) return w;
+    lookahead_.noalias() = w + momentum_ * velocity_;
+    return lookahead_;
+  }
+
+  void Step(const Eigen::VectorXd& gradient, Eigen::VectorXd* w) override {
+    if (mask_ == nullptr) {
+      velocity_ = momentum_ * velocity_ - learning_rate_ * gradient;
+      *w += velocity_;
+      return;
+    }
+    const double threshold = learning_rate_ * l1_;
+    for (Eigen::Index j = 0; j < w->size(); ++j) {
+      const double w_old = (*w)[j];
+      double v = momentum_ * velocity_[j] - learning_rate_ * gradient[j];
+      double w_new = w_old + v;
+      const double t = threshold * (*mask_)[j];
+      if (t > 0) {
+        w_new = optimizer_internal::SoftThreshold(w_new, t);
+        v = w_new - w_old;
+      }
+      velocity_[j] = v;
+      (*w)[j] = w_new;
+    }
+  }
+
+ private:
+  const double learning_rate_;
+  const double momentum_;
+  const bool nesterov_;
+  const double l1_;
+  const Eigen::VectorXd* const mask_;  // null without L1
+  Eigen::VectorXd velocity_;
+  Eigen::VectorXd lookahead_;  // Nesterov only
+};
+
+}  // namespace
+
+absl::StatusOr<OptimizeResult> MinimizeSgd(const OptimizerOptions& options,
+                                           Objective& objective,
+                                           Eigen::VectorXd* w,
+                                           const EpochCallback& callback) {
+  SgdStepper stepper(options, objective, w->size());
+  return optimizer_internal::RunMiniBatchEpochs("SGD", options, objective, w,
+                                                callback, stepper);
+}
+
+}  // namespace modelserver

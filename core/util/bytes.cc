@@ -108,7 +108,7 @@ absl::StatusOr<double> ByteReader::ReadF64(absl::string_view what) {
 }
 
 absl::StatusOr<absl::string_view> ByteReader::ReadRaw(uint64_t n,
-                                                     absl::string_view what) {
+                                                      absl::string_view what) {
   RETURN_IF_ERROR(Need(n, what));
   absl::string_view v = data_.substr(pos_, n);
   pos_ += n;
@@ -151,10 +151,9 @@ absl::StatusOr<Eigen::MatrixXd> ByteReader::ReadMatrix(absl::string_view what) {
   ASSIGN_OR_RETURN(uint64_t cols, ReadU64(what));
   const uint64_t max_cells = remaining() / 8;
   if ((cols != 0 && rows > max_cells / cols) || rows * cols > max_cells) {
-    return absl::DataLossError(absl::StrCat("truncated data reading ", what,
-                                            ": a ", rows, "x", cols,
-                                            " matrix does not fit in the ",
-                                            remaining(), " bytes left"));
+    return absl::DataLossError(absl::StrCat(
+        "truncated data reading ", what, ": a ", rows, "x", cols,
+        " matrix does not fit in the ", remaining(), " bytes left"));
   }
   Eigen::MatrixXd m(static_cast<Eigen::Index>(rows),
                     static_cast<Eigen::Index>(cols));

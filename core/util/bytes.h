@@ -36,7 +36,9 @@ class ByteWriter {
   void WriteMatrix(const Eigen::MatrixXd& m);
   // Length (u64), then the values.
   void WriteVector(const Eigen::VectorXd& v);
-  void WriteRaw(absl::string_view bytes) { out_.append(bytes.data(), bytes.size()); }
+  void WriteRaw(absl::string_view bytes) {
+    out_.append(bytes.data(), bytes.size());
+  }
 
   const std::string& data() const { return out_; }
   std::string Release() { return std::move(out_); }

@@ -14,7 +14,8 @@ constexpr std::array<std::array<uint32_t, 256>, 8> MakeTables() {
     t[0][i] = c;
   }
   for (uint32_t i = 0; i < 256; ++i) {
-    for (int s = 1; s < 8; ++s) t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xff];
+    for (int s = 1; s < 8; ++s)
+      t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xff];
   }
   return t;
 }
@@ -28,10 +29,10 @@ uint32_t Crc32cExtend(uint32_t crc, absl::string_view data) {
   size_t n = data.size();
   uint32_t c = ~crc;
   while (n >= 8) {
-    const uint32_t lo = c ^ (static_cast<uint32_t>(p[0]) |
-                             static_cast<uint32_t>(p[1]) << 8 |
-                             static_cast<uint32_t>(p[2]) << 16 |
-                             static_cast<uint32_t>(p[3]) << 24);
+    const uint32_t lo =
+        c ^
+        (static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
+         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24);
     c = kTables[7][lo & 0xff] ^ kTables[6][(lo >> 8) & 0xff] ^
         kTables[5][(lo >> 16) & 0xff] ^ kTables[4][lo >> 24] ^
         kTables[3][p[4]] ^ kTables[2][p[5]] ^ kTables[1][p[6]] ^

@@ -6,6 +6,7 @@
 #define MODELSERVER_CORE_UTIL_CRC32C_H_
 
 #include <cstdint>
+
 #include "absl/strings/string_view.h"
 
 namespace modelserver {

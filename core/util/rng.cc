@@ -34,9 +34,7 @@ uint64_t Rng::Next() {
   return result;
 }
 
-double Rng::Uniform() {
-  return static_cast<double>(Next() >> 11) * 0x1.0p-53;
-}
+double Rng::Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
 
 uint64_t Rng::UniformInt(uint64_t n) {
   // Reject the top partial block so every residue is equally likely.

@@ -7,8 +7,8 @@
 #ifndef MODELSERVER_CORE_UTIL_RNG_H_
 #define MODELSERVER_CORE_UTIL_RNG_H_
 
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <utility>
 #include <vector>
 

@@ -24,18 +24,18 @@ TEST(DateTimeTest, ParsesTimesAndOffsets) {
 }
 
 TEST(DateTimeTest, RejectsNonDates) {
-  for (const char* s : {"", "2020", "2020-1-01", "2020-13-01", "2021-02-29",
-                        "2020-04-31", "2020-01-01T24:00", "2020-01-01T10:60",
-                        "2020-01-01X10:00", "2020-01-01T10:00:00.", "12.5",
-                        "2020-01-01T10:00+25:00", "2020-01-01 trailing",
-                        "abcd-ef-gh"}) {
+  for (const char* s :
+       {"", "2020", "2020-1-01", "2020-13-01", "2021-02-29", "2020-04-31",
+        "2020-01-01T24:00", "2020-01-01T10:60", "2020-01-01X10:00",
+        "2020-01-01T10:00:00.", "12.5", "2020-01-01T10:00+25:00",
+        "2020-01-01 trailing", "abcd-ef-gh"}) {
     EXPECT_FALSE(ParseIsoDateTime(s).has_value()) << s;
   }
 }
 
 TEST(DateTimeTest, CivilRoundTrip) {
-  for (int64_t days : {-719468LL, -1LL, 0LL, 59LL, 11016LL, 11017LL, 19782LL,
-                       2932896LL}) {
+  for (int64_t days :
+       {-719468LL, -1LL, 0LL, 59LL, 11016LL, 11017LL, 19782LL, 2932896LL}) {
     CivilTime t = ToCivil(days * 86400.0 + 4500.5);
     EXPECT_EQ(DaysFromCivil(t.year, t.month, t.day), days);
     EXPECT_EQ(t.seconds_of_day, 4500.5);
@@ -46,8 +46,8 @@ TEST(DateTimeTest, CivilRoundTrip) {
   EXPECT_EQ(t.day, 29);
   EXPECT_EQ(t.day_of_week, 3);  // a Thursday
   EXPECT_EQ(t.seconds_of_day, 13.5 * 3600);
-  EXPECT_EQ(ToCivil(0).day_of_week, 3);        // 1970-01-01: Thursday
-  EXPECT_EQ(ToCivil(-86400).day_of_week, 2);   // Wednesday
+  EXPECT_EQ(ToCivil(0).day_of_week, 3);          // 1970-01-01: Thursday
+  EXPECT_EQ(ToCivil(-86400).day_of_week, 2);     // Wednesday
   EXPECT_EQ(ToCivil(4 * 86400).day_of_week, 0);  // 1970-01-05: Monday
 }
 

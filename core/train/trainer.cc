@@ -1,0 +1,596 @@
+#include "core/train/trainer.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/eval/metrics.h"
+#include "core/model/linear_model.h"
+#include "core/model/mlp.h"
+#include "core/train/exact_solver.h"
+#include "core/train/model_objective.h"
+#include "core/util/crc32c.h"
+#include "core/util/status_macros.h"
+
+namespace modelserver {
+namespace {
+
+constexpr int kMaxEpochs = 1000000;
+constexpr int kMaxBatchSize = 1 << 24;
+
+// Shortest text that reads back as `v` ("3", "2.5", "1e+300").
+std::string NumberLabel(double v) {
+  if (v == 0) v = 0;  // -0 and 0 are one class
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, r.ptr);
+}
+
+TrainSpec ResolveDefaults(const TrainSpec& spec, const Table& table) {
+  TrainSpec r = spec;
+  if (r.features.empty()) {
+    for (const Column& c : table.columns()) {
+      if (c.name() != r.target) r.features.push_back(c.name());
+    }
+  }
+  const bool mlp =
+      r.kind == ModelKind::kMlpRegressor || r.kind == ModelKind::kMlpClassifier;
+  if (r.optimizer == OptimizerKind::kAuto) {
+    if (mlp) {
+      r.optimizer = OptimizerKind::kAdam;
+    } else if (r.kind == ModelKind::kLinearRegression && r.l1 <= 0) {
+      r.optimizer = OptimizerKind::kExact;
+    } else {
+      r.optimizer = OptimizerKind::kLbfgs;
+    }
+  }
+  if (r.learning_rate == 0) {
+    r.learning_rate = r.optimizer == OptimizerKind::kAdam ? 0.001 : 0.01;
+  }
+  if (r.epochs == 0)
+    r.epochs = r.optimizer == OptimizerKind::kLbfgs ? 500 : 200;
+  if (r.l1 < 0) r.l1 = 0;
+  if (r.l2 < 0) r.l2 = r.kind == ModelKind::kLinearRegression ? 0.0 : 1e-4;
+  if (!mlp) r.hidden_layers.clear();
+  return r;
+}
+
+// CRC-32C over the names, types and values of `columns`.
+uint32_t ChecksumColumns(const Table& table,
+                         const std::vector<std::string>& columns) {
+  uint32_t crc = 0;
+  auto bytes = [&](const void* p, size_t n) {
+    crc = Crc32cExtend(crc, absl::string_view(static_cast<const char*>(p), n));
+  };
+  for (const std::string& name : columns) {
+    const Column* c = table.Find(name);
+    if (c == nullptr) continue;
+    bytes(name.data(), name.size() + 0);
+    const uint8_t type = static_cast<uint8_t>(c->type());
+    bytes(&type, 1);
+    if (c->type() == ColumnType::kCategorical) {
+      // Hash the text of each value, so that the checksum does not depend on
+      // the order in which levels were first seen.
+      for (int32_t code : c->codes()) {
+        if (code == kMissingCode) {
+          bytes("\x00\xff", 2);
+        } else {
+          const std::string& level = c->levels()[code];
+          const uint64_t n = level.size();
+          bytes(&n, sizeof(n));
+          bytes(level.data(), level.size());
+        }
+      }
+    } else {
+      bytes(c->values().data(), c->values().size() * sizeof(double));
+    }
+  }
+  return crc;
+}
+
+Eigen::MatrixXd SelectMatrixRows(const Eigen::MatrixXd& m,
+                                 const std::vector<int64_t>& rows) {
+  Eigen::MatrixXd out(static_cast<Eigen::Index>(rows.size()), m.cols());
+  for (Eigen::Index j = 0; j < m.cols(); ++j) {
+    for (size_t i = 0; i < rows.size(); ++i) out(i, j) = m(rows[i], j);
+  }
+  return out;
+}
+
+EncodedTarget SelectTargetRows(const EncodedTarget& t,
+                               const std::vector<int64_t>& rows) {
+  EncodedTarget out;
+  out.y = SelectMatrixRows(t.y, rows);
+  out.rows.reserve(rows.size());
+  for (int64_t r : rows) {
+    out.rows.push_back(t.rows[r]);
+    if (!t.classes.empty()) out.classes.push_back(t.classes[r]);
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<Model>> CreateModel(const TrainSpec& spec,
+                                                   int num_inputs,
+                                                   int num_classes) {
+  switch (spec.kind) {
+    case ModelKind::kLinearRegression:
+    case ModelKind::kLogisticRegression: {
+      ASSIGN_OR_RETURN(auto m,
+                       LinearModel::Create(spec.kind, num_inputs, num_classes));
+      return std::unique_ptr<Model>(std::move(m));
+    }
+    case ModelKind::kMlpRegressor:
+    case ModelKind::kMlpClassifier: {
+      ASSIGN_OR_RETURN(auto m,
+                       Mlp::Create(spec.kind, num_inputs, spec.hidden_layers,
+                                   spec.activation, num_classes, spec.seed));
+      return std::unique_ptr<Model>(std::move(m));
+    }
+  }
+  return absl::InvalidArgumentError("unknown model kind");
+}
+
+// The main validation metric of an output matrix: r2 or accuracy.
+double MainMetric(ModelKind kind, const Eigen::MatrixXd& out,
+                  const EncodedTarget& t) {
+  const Eigen::Index n = out.rows();
+  if (n == 0) return std::numeric_limits<double>::quiet_NaN();
+  if (!IsClassifier(kind)) {
+    const Eigen::VectorXd y = t.y.col(0);
+    const double ss_res = (y - out.col(0)).squaredNorm();
+    const double ss_tot = (y.array() - y.mean()).matrix().squaredNorm();
+    if (ss_tot == 0) return ss_res == 0 ? 1.0 : 0.0;
+    return 1.0 - ss_res / ss_tot;
+  }
+  int64_t correct = 0;
+  for (Eigen::Index i = 0; i < n; ++i) {
+    int32_t predicted;
+    if (out.cols() == 1) {
+      predicted = out(i, 0) > 0.5 ? 1 : 0;
+    } else {
+      Eigen::Index arg;
+      out.row(i).maxCoeff(&arg);
+      predicted = static_cast<int32_t>(arg);
+    }
+    correct += predicted == t.classes[i];
+  }
+  return static_cast<double>(correct) / static_cast<double>(n);
+}
+
+absl::StatusOr<TrainResult> TrainImpl(
+    const Table& table, const TrainSpec& raw_spec,
+    const ProgressCallback& progress,
+    const std::vector<std::string>* forced_labels) {
+  const auto start = std::chrono::steady_clock::now();
+  RETURN_IF_ERROR(ValidateTrainSpec(raw_spec));
+  const Column* target = table.Find(raw_spec.target);
+  if (target == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("target column '", raw_spec.target,
+                     "' is not in the data; the columns are: ",
+                     absl::StrJoin(table.column_names(), ", ")));
+  }
+  TrainSpec spec = ResolveDefaults(raw_spec, table);
+  if (spec.features.empty()) {
+    return absl::InvalidArgumentError(
+        "the data has no column besides the target to learn from");
+  }
+  for (const std::string& f : spec.features) {
+    if (f == spec.target) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "column '", f, "' is the target and cannot also be a feature"));
+    }
+    if (table.Find(f) == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("feature column '", f, "' is not in the data"));
+    }
+  }
+  if (spec.optimizer == OptimizerKind::kExact &&
+      (spec.kind != ModelKind::kLinearRegression || spec.l1 > 0)) {
+    return absl::InvalidArgumentError(
+        "optimizer 'exact' solves linear regression without L1 only");
+  }
+
+  TrainResult result;
+  result.target = spec.target;
+  result.target_type = target->type();
+  result.rows_total = table.num_rows();
+  const bool classifier = IsClassifier(spec.kind);
+  if (classifier) {
+    result.class_labels =
+        forced_labels != nullptr ? *forced_labels : ClassLabels(*target);
+    if (result.class_labels.size() < 2) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "target column '", spec.target, "' has ",
+          result.class_labels.empty()
+              ? std::string("no values")
+              : absl::StrCat("a single class '", result.class_labels[0], "'"),
+          ": classification needs at least two classes"));
+    }
+  }
+  ASSIGN_OR_RETURN(EncodedTarget all,
+                   EncodeTarget(*target, spec.kind, result.class_labels));
+  result.rows_dropped =
+      table.num_rows() - static_cast<int64_t>(all.rows.size());
+  if (all.rows.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "no rows to train on: ",
+        table.num_rows() == 0
+            ? std::string("the data has no rows")
+            : absl::StrCat("the target '", spec.target, "' is missing in all ",
+                           table.num_rows(), " rows")));
+  }
+  if (!classifier) {
+    const Eigen::VectorXd y = all.y.col(0);
+    if (y.maxCoeff() == y.minCoeff()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "target column '", spec.target, "' is constant (every row is ",
+          NumberLabel(y[0]), "): there is nothing to learn"));
+    }
+  }
+  const int64_t n = static_cast<int64_t>(all.rows.size());
+  // Keep only the rows with a target, then renumber them 0..n-1.
+  std::optional<Table> kept_storage;
+  if (result.rows_dropped > 0) kept_storage = table.SelectRows(all.rows);
+  const Table& kept = kept_storage ? *kept_storage : table;
+  for (int64_t i = 0; i < n; ++i) all.rows[i] = i;
+
+  Split split;
+  if (spec.validation_fraction > 0 && n >= 2) {
+    ASSIGN_OR_RETURN(
+        split, TrainValidationSplit(n, spec.validation_fraction, spec.seed,
+                                    classifier ? &all.classes : nullptr));
+  } else {
+    split.train.resize(n);
+    for (int64_t i = 0; i < n; ++i) split.train[i] = i;
+  }
+  const Table train_table = kept.SelectRows(split.train);
+  const Table val_table = kept.SelectRows(split.validation);
+  const EncodedTarget y_train = SelectTargetRows(all, split.train);
+  const EncodedTarget y_val = SelectTargetRows(all, split.validation);
+  result.rows_train = static_cast<int64_t>(split.train.size());
+  result.rows_validation = static_cast<int64_t>(split.validation.size());
+
+  ASSIGN_OR_RETURN(Pipeline pipeline, Pipeline::Fit(train_table, spec.features,
+                                                    spec.preprocessing));
+  ASSIGN_OR_RETURN(Eigen::MatrixXd x_train, pipeline.Transform(train_table));
+  ASSIGN_OR_RETURN(Eigen::MatrixXd x_val, pipeline.Transform(val_table));
+
+  ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
+                   CreateModel(spec, pipeline.num_outputs(),
+                               static_cast<int>(result.class_labels.size())));
+
+  const bool has_validation = x_val.rows() > 0;
+  const std::string metric_name = classifier ? "accuracy" : "r2";
+  bool cancelled = false;
+  auto report = [&](int epoch, double train_loss,
+                    const Eigen::VectorXd& w) -> std::pair<bool, double> {
+    EpochEvent ev;
+    ev.epoch = epoch;
+    ev.max_epochs = spec.optimizer == OptimizerKind::kExact ? 1 : spec.epochs;
+    ev.train_loss = train_loss;
+    ev.metric_name = metric_name;
+    ev.validation_loss = std::numeric_limits<double>::quiet_NaN();
+    ev.validation_metric = std::numeric_limits<double>::quiet_NaN();
+    if (has_validation) {
+      ev.validation_loss = model->Loss(w, x_val, y_val.y, nullptr);
+      ev.validation_metric =
+          MainMetric(spec.kind, model->Forward(w, x_val), y_val);
+    }
+    ev.elapsed_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    ev.remaining_seconds =
+        ev.elapsed_seconds / epoch * std::max(0, ev.max_epochs - epoch);
+    if (progress && !progress(ev)) cancelled = true;
+    return {!cancelled, ev.validation_loss};
+  };
+
+  Eigen::VectorXd w = model->parameters();
+  if (spec.optimizer == OptimizerKind::kExact) {
+    ASSIGN_OR_RETURN(
+        w, SolveLinearLeastSquares(x_train, y_train.y.col(0), spec.l2));
+    const double loss = model->Loss(w, x_train, y_train.y, nullptr);
+    report(1, loss, w);
+    result.epochs_run = 1;
+  } else {
+    OptimizerOptions opts;
+    opts.learning_rate = spec.learning_rate;
+    opts.max_epochs = spec.epochs;
+    opts.batch_size = spec.batch_size;
+    opts.momentum = spec.momentum;
+    opts.nesterov = spec.nesterov;
+    opts.seed = spec.seed;
+    const bool early_stopping = has_validation &&
+                                spec.early_stopping_patience > 0 &&
+                                spec.optimizer != OptimizerKind::kLbfgs;
+    double best_loss = std::numeric_limits<double>::infinity();
+    Eigen::VectorXd best_w;
+    int since_best = 0;
+    ModelObjective objective(*model, x_train, y_train.y, spec.l1, spec.l2);
+    EpochCallback callback = [&](int epoch, double loss,
+                                 const Eigen::VectorXd& params) {
+      auto [keep_going, val_loss] = report(epoch, loss, params);
+      if (!keep_going) return false;
+      if (!early_stopping) return true;
+      if (val_loss < best_loss - spec.early_stopping_min_delta) {
+        best_loss = val_loss;
+        best_w = params;
+        since_best = 0;
+      } else if (++since_best >= spec.early_stopping_patience) {
+        result.early_stopped = true;
+        return false;
+      }
+      return true;
+    };
+    ASSIGN_OR_RETURN(OptimizeResult r,
+                     Minimize(spec.optimizer, opts, objective, &w, callback));
+    if (cancelled) {
+      return absl::CancelledError(
+          absl::StrCat("training cancelled after epoch ", r.epochs));
+    }
+    if (early_stopping && best_w.size() == w.size()) w = best_w;
+    result.epochs_run = r.epochs;
+  }
+  if (cancelled) return absl::CancelledError("training cancelled");
+  model->mutable_parameters() = w;
+
+  ASSIGN_OR_RETURN(result.train_metrics,
+                   ScoreModel(*model, x_train, y_train, result.class_labels));
+  if (has_validation) {
+    ASSIGN_OR_RETURN(result.validation_metrics,
+                     ScoreModel(*model, x_val, y_val, result.class_labels));
+  }
+  std::vector<std::string> used = spec.features;
+  used.push_back(spec.target);
+  result.data_checksum = ChecksumColumns(table, used);
+  result.optimizer = spec.optimizer;
+  result.pipeline = std::move(pipeline);
+  result.model = std::move(model);
+  result.spec = std::move(spec);
+  result.training_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  return result;
+}
+
+}  // namespace
+
+absl::Status ValidateTrainSpec(const TrainSpec& spec) {
+  auto bad = [](absl::string_view field, absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
+  };
+  if (spec.target.empty()) return bad("target", "a target column is required");
+  switch (spec.kind) {
+    case ModelKind::kLinearRegression:
+    case ModelKind::kLogisticRegression:
+    case ModelKind::kMlpRegressor:
+    case ModelKind::kMlpClassifier:
+      break;
+    default:
+      return bad("model", "unknown model kind");
+  }
+  if (!(spec.learning_rate >= 0) || !std::isfinite(spec.learning_rate)) {
+    return bad("learning_rate", absl::StrCat("must be > 0 (0 = default), got ",
+                                             spec.learning_rate));
+  }
+  if (spec.epochs < 0 || spec.epochs > kMaxEpochs) {
+    return bad("epochs", absl::StrCat("must be in [1, ", kMaxEpochs,
+                                      "] (0 = default), got ", spec.epochs));
+  }
+  if (spec.batch_size < 1 || spec.batch_size > kMaxBatchSize) {
+    return bad("batch_size", absl::StrCat("must be in [1, ", kMaxBatchSize,
+                                          "], got ", spec.batch_size));
+  }
+  if (!(spec.momentum >= 0 && spec.momentum < 1)) {
+    return bad("momentum",
+               absl::StrCat("must be in [0, 1), got ", spec.momentum));
+  }
+  if (std::isnan(spec.l1) || std::isinf(spec.l1)) {
+    return bad("l1", "must be a finite number >= 0");
+  }
+  if (std::isnan(spec.l2) || std::isinf(spec.l2)) {
+    return bad("l2", "must be a finite number >= 0");
+  }
+  if (!(spec.validation_fraction >= 0 && spec.validation_fraction <= 0.9)) {
+    return bad("validation_fraction", absl::StrCat("must be in [0, 0.9], got ",
+                                                   spec.validation_fraction));
+  }
+  if (spec.early_stopping_patience < 0) {
+    return bad("early_stopping_patience", "must be >= 0 (0 disables)");
+  }
+  if (!(spec.early_stopping_min_delta >= 0) ||
+      !std::isfinite(spec.early_stopping_min_delta)) {
+    return bad("early_stopping_min_delta", "must be a finite number >= 0");
+  }
+  for (int h : spec.hidden_layers) {
+    if (h < 1) {
+      return bad("hidden_layers",
+                 absl::StrCat("layer sizes must be >= 1, got ", h));
+    }
+  }
+  if (spec.optimizer == OptimizerKind::kExact &&
+      spec.kind != ModelKind::kLinearRegression) {
+    return bad("optimizer", "'exact' solves linear regression only");
+  }
+  absl::flat_hash_set<std::string> seen;
+  for (const std::string& f : spec.features) {
+    if (!seen.insert(f).second) {
+      return bad("features", absl::StrCat("column '", f, "' is listed twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> ClassLabels(const Column& target) {
+  std::vector<std::string> labels;
+  if (target.type() == ColumnType::kCategorical) {
+    std::vector<bool> used(target.levels().size(), false);
+    for (int32_t c : target.codes()) {
+      if (c != kMissingCode) used[c] = true;
+    }
+    for (size_t i = 0; i < used.size(); ++i) {
+      if (used[i]) labels.push_back(target.levels()[i]);
+    }
+    std::sort(labels.begin(), labels.end());
+    labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+    return labels;
+  }
+  std::vector<double> values;
+  for (double v : target.values()) {
+    if (!std::isnan(v)) values.push_back(v == 0 ? 0.0 : v);
+  }
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  for (double v : values) labels.push_back(NumberLabel(v));
+  return labels;
+}
+
+absl::StatusOr<EncodedTarget> EncodeTarget(
+    const Column& target, ModelKind kind,
+    const std::vector<std::string>& labels) {
+  EncodedTarget out;
+  const int64_t n = target.size();
+  if (!IsClassifier(kind)) {
+    if (target.type() != ColumnType::kNumeric) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "target column '", target.name(), "' is ",
+          ColumnTypeName(target.type()), "; ", ModelKindName(kind),
+          " needs a numeric target (use a classifier for labels)"));
+    }
+    std::vector<double> y;
+    for (int64_t i = 0; i < n; ++i) {
+      const double v = target.values()[i];
+      if (std::isnan(v)) continue;
+      out.rows.push_back(i);
+      y.push_back(v);
+    }
+    out.y = Eigen::Map<const Eigen::VectorXd>(
+        y.data(), static_cast<Eigen::Index>(y.size()));
+    return out;
+  }
+  if (target.type() == ColumnType::kDate) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "target column '", target.name(),
+        "' holds dates; a classifier needs labels (categorical or numeric)"));
+  }
+  absl::flat_hash_map<std::string, int32_t> index;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    index.emplace(labels[i], static_cast<int32_t>(i));
+  }
+  // Per categorical level, its class (or -1 when unknown).
+  std::vector<int32_t> level_class;
+  if (target.type() == ColumnType::kCategorical) {
+    for (const std::string& level : target.levels()) {
+      auto it = index.find(level);
+      level_class.push_back(it == index.end() ? -1 : it->second);
+    }
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    if (target.is_missing(i)) continue;
+    int32_t cls;
+    if (target.type() == ColumnType::kCategorical) {
+      cls = level_class[target.codes()[i]];
+    } else {
+      auto it = index.find(NumberLabel(target.values()[i]));
+      cls = it == index.end() ? -1 : it->second;
+    }
+    if (cls < 0) {
+      const std::string label = target.type() == ColumnType::kCategorical
+                                    ? target.levels()[target.codes()[i]]
+                                    : NumberLabel(target.values()[i]);
+      return absl::InvalidArgumentError(absl::StrCat(
+          "row ", i + 1, ": target '", target.name(), "' has class '", label,
+          "', which the model does not know (its classes are: ",
+          absl::StrJoin(labels, ", "), ")"));
+    }
+    out.rows.push_back(i);
+    out.classes.push_back(cls);
+  }
+  const Eigen::Index rows = static_cast<Eigen::Index>(out.rows.size());
+  const int k = static_cast<int>(labels.size());
+  if (k == 2) {
+    out.y.resize(rows, 1);
+    for (Eigen::Index i = 0; i < rows; ++i) out.y(i, 0) = out.classes[i];
+  } else {
+    out.y = Eigen::MatrixXd::Zero(rows, k);
+    for (Eigen::Index i = 0; i < rows; ++i) out.y(i, out.classes[i]) = 1.0;
+  }
+  return out;
+}
+
+absl::StatusOr<MetricList> ScoreModel(const Model& model,
+                                      const Eigen::MatrixXd& x,
+                                      const EncodedTarget& target,
+                                      const std::vector<std::string>& labels) {
+  if (x.rows() == 0) return MetricList{};
+  const Eigen::MatrixXd out = model.Predict(x);
+  if (!IsClassifier(model.kind())) {
+    ASSIGN_OR_RETURN(RegressionMetrics m,
+                     ComputeRegressionMetrics(target.y.col(0), out.col(0)));
+    return NamedMetrics(m);
+  }
+  Eigen::MatrixXd probabilities;
+  if (out.cols() == 1) {
+    probabilities.resize(out.rows(), 2);
+    probabilities.col(0) = 1.0 - out.col(0).array();
+    probabilities.col(1) = out.col(0);
+  } else {
+    probabilities = out;
+  }
+  ASSIGN_OR_RETURN(
+      ClassificationMetrics m,
+      ComputeClassificationMetrics(target.classes, probabilities, labels));
+  return NamedMetrics(m);
+}
+
+absl::StatusOr<TrainResult> Train(const Table& table, const TrainSpec& spec,
+                                  const ProgressCallback& progress) {
+  return TrainImpl(table, spec, progress, nullptr);
+}
+
+absl::StatusOr<CrossValidationResult> CrossValidate(const Table& table,
+                                                    const TrainSpec& spec,
+                                                    int k) {
+  RETURN_IF_ERROR(ValidateTrainSpec(spec));
+  const Column* target = table.Find(spec.target);
+  if (target == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("target column '", spec.target, "' is not in the data"));
+  }
+  std::vector<std::string> labels;
+  if (IsClassifier(spec.kind)) labels = ClassLabels(*target);
+  ASSIGN_OR_RETURN(EncodedTarget all, EncodeTarget(*target, spec.kind, labels));
+  const Table kept = table.SelectRows(all.rows);
+  const int64_t n = kept.num_rows();
+  ASSIGN_OR_RETURN(
+      std::vector<Split> splits,
+      KFoldSplits(n, k, spec.seed,
+                  IsClassifier(spec.kind) ? &all.classes : nullptr));
+  CrossValidationResult cv;
+  for (const Split& fold : splits) {
+    const Table train_rows = kept.SelectRows(fold.train);
+    const Table test_rows = kept.SelectRows(fold.validation);
+    ASSIGN_OR_RETURN(TrainResult r,
+                     TrainImpl(train_rows, spec, {},
+                               IsClassifier(spec.kind) ? &labels : nullptr));
+    ASSIGN_OR_RETURN(Eigen::MatrixXd x, r.pipeline.Transform(test_rows));
+    ASSIGN_OR_RETURN(EncodedTarget y, EncodeTarget(*test_rows.Find(spec.target),
+                                                   spec.kind, r.class_labels));
+    ASSIGN_OR_RETURN(MetricList m, ScoreModel(*r.model, x, y, r.class_labels));
+    cv.folds.push_back(std::move(m));
+  }
+  ASSIGN_OR_RETURN(cv.summary, SummarizeFolds(cv.folds));
+  return cv;
+}
+
+}  // namespace modelserver

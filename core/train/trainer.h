@@ -1,0 +1,165 @@
+// File: core/train/trainer.h
+// Train: from a raw Table to a fitted Pipeline + Model with its metrics.
+//
+//   rows with a missing target are dropped (and counted)
+//   -> seeded train/validation split (stratified for classification)
+//   -> Pipeline::Fit on the training rows only -> Transform both parts
+//   -> exact solver, or an optimizer on ModelObjective with a callback after
+//      every epoch (validation loss and metric, early stopping, progress,
+//      cancellation)
+//   -> metrics on the training and validation rows
+//
+// Determinism: the same Table and TrainSpec (seed included) give a
+// bit-identical model.
+//
+// Errors: INVALID_ARGUMENT for a bad spec or data (each names the field,
+// column or class: unknown target, categorical target for regression, one
+// class only, constant target, no rows left, ...); ABORTED when training
+// diverges; CANCELLED when the progress callback asks to stop.
+//
+// Thread-safety: Train and CrossValidate are reentrant: concurrent calls on
+// different inputs are safe.
+#ifndef MODELSERVER_CORE_TRAIN_TRAINER_H_
+#define MODELSERVER_CORE_TRAIN_TRAINER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/data/table.h"
+#include "core/eval/cross_validation.h"
+#include "core/model/model.h"
+#include "core/prep/pipeline.h"
+#include "core/train/optimizer.h"
+
+namespace modelserver {
+
+struct TrainSpec {
+  ModelKind kind = ModelKind::kLinearRegression;
+  // The column to predict. Required.
+  std::string target;
+  // Input columns, in order. Empty: every column except the target.
+  std::vector<std::string> features;
+  PipelineOptions preprocessing;
+
+  // kAuto: exact for linear regression without L1; L-BFGS for linear models
+  // otherwise; Adam for MLPs.
+  OptimizerKind optimizer = OptimizerKind::kAuto;
+  // 0 = the optimizer's default: 0.01 for SGD, 0.001 for Adam.
+  double learning_rate = 0.0;
+  // Epochs for SGD/Adam, iterations for L-BFGS. 0 = default: 200 (SGD,
+  // Adam), 500 (L-BFGS).
+  int epochs = 0;
+  int batch_size = 32;
+  double momentum = 0.9;
+  bool nesterov = false;
+  // Penalties added to the mean loss: l1 * sum|w| + l2 * sum w^2, on weights
+  // only (never biases). Negative = default: l1 0; l2 0 for linear
+  // regression, 1e-4 otherwise.
+  double l1 = -1.0;
+  double l2 = -1.0;
+
+  // MLP only: hidden layer sizes and their activation. Default {64}, relu.
+  std::vector<int> hidden_layers = {64};
+  Activation activation = Activation::kRelu;
+
+  // Fraction of the rows held out for validation, in [0, 0.9]. 0 disables
+  // validation (and early stopping).
+  double validation_fraction = 0.2;
+  // SGD/Adam: stop when the validation loss has not improved by more than
+  // `min_delta` for `patience` epochs, and keep the best epoch's parameters.
+  // 0 disables early stopping.
+  int early_stopping_patience = 10;
+  double early_stopping_min_delta = 1e-6;
+  uint64_t seed = 42;
+};
+
+// Checks the spec alone (not the data); INVALID_ARGUMENT naming the field.
+absl::Status ValidateTrainSpec(const TrainSpec& spec);
+
+// Reported after every epoch (L-BFGS: iteration).
+struct EpochEvent {
+  int epoch = 0;  // 1-based
+  int max_epochs = 0;
+  double train_loss = 0;  // objective on the training rows
+  // Validation loss and main metric (r2 for regression, accuracy for
+  // classification); NaN without validation rows.
+  double validation_loss = 0;
+  std::string metric_name;
+  double validation_metric = 0;
+  double elapsed_seconds = 0;
+  double remaining_seconds = 0;  // estimate from the mean epoch time
+};
+// Return false to cancel training (Train then returns CANCELLED).
+using ProgressCallback = std::function<bool(const EpochEvent&)>;
+
+using MetricList = std::vector<std::pair<std::string, double>>;
+
+struct TrainResult {
+  Pipeline pipeline;
+  std::unique_ptr<Model> model;
+  std::string target;
+  ColumnType target_type = ColumnType::kNumeric;
+  std::vector<std::string> class_labels;  // classifiers: class index -> label
+  MetricList train_metrics;
+  MetricList validation_metrics;  // empty without validation rows
+  int64_t rows_total = 0;         // rows in the input table
+  int64_t rows_dropped = 0;       // missing target
+  int64_t rows_train = 0;
+  int64_t rows_validation = 0;
+  uint32_t data_checksum = 0;  // CRC-32C of the columns used
+  OptimizerKind optimizer = OptimizerKind::kAuto;  // the one that ran
+  int epochs_run = 0;
+  bool early_stopped = false;
+  double training_seconds = 0;
+  // The spec with every default resolved (what was actually used).
+  TrainSpec spec;
+};
+
+absl::StatusOr<TrainResult> Train(const Table& table, const TrainSpec& spec,
+                                  const ProgressCallback& progress = {});
+
+// k-fold cross-validation: trains on k-1 folds (with the spec's own
+// validation split inside them) and evaluates on the held-out fold.
+// Stratified for classifiers. Returns each fold's metrics and their summary.
+struct CrossValidationResult {
+  std::vector<MetricList> folds;
+  std::vector<MetricSummary> summary;
+};
+absl::StatusOr<CrossValidationResult> CrossValidate(const Table& table,
+                                                    const TrainSpec& spec,
+                                                    int k);
+
+// A target column encoded for a model: `y` has the model's output layout
+// (value; 0/1 for binary; one-hot for k >= 3 classes), `classes` the class
+// index per row (classifiers), `rows` the table rows kept (target present).
+struct EncodedTarget {
+  Eigen::MatrixXd y;
+  std::vector<int32_t> classes;
+  std::vector<int64_t> rows;
+};
+// INVALID_ARGUMENT when the column has the wrong type for `kind` or holds a
+// label not in `labels` (naming the label and its row).
+absl::StatusOr<EncodedTarget> EncodeTarget(
+    const Column& target, ModelKind kind,
+    const std::vector<std::string>& labels);
+
+// Metrics of `model` on features `x` against `target` (rows aligned):
+// mse, rmse, mae, r2 for regression; accuracy ... roc_auc for classifiers.
+absl::StatusOr<MetricList> ScoreModel(const Model& model,
+                                      const Eigen::MatrixXd& x,
+                                      const EncodedTarget& target,
+                                      const std::vector<std::string>& labels);
+
+// Class labels of a target column in canonical order: numeric values
+// ascending (spelled by their shortest round-trip text), categorical levels
+// sorted as strings. Missing values are skipped.
+std::vector<std::string> ClassLabels(const Column& target);
+
+}  // namespace modelserver
+
+#endif  // MODELSERVER_CORE_TRAIN_TRAINER_H_

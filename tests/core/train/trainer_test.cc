@@ -1,0 +1,331 @@
+#include "core/train/trainer.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "core/util/rng.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace modelserver {
+namespace {
+
+using ::testing::HasSubstr;
+
+Table MakeTable(std::vector<Column> columns) {
+  Table t;
+  for (Column& c : columns) EXPECT_TRUE(t.AddColumn(std::move(c)).ok());
+  return t;
+}
+
+TrainSpec LinearSpec(const std::string& target) {
+  TrainSpec s;
+  s.kind = ModelKind::kLinearRegression;
+  s.target = target;
+  s.preprocessing.scaling = ScalingMethod::kNone;
+  s.validation_fraction = 0;
+  return s;
+}
+
+// y = 1 + 2*x1 - 3*x2 exactly: OLS must recover (2, -3) and intercept 1.
+TEST(TrainerTest, ExactOlsRecoversCoefficients) {
+  Table t = MakeTable({Column::Numeric("x1", {0, 1, 2, 3, 4, 1}),
+                       Column::Numeric("x2", {1, 0, 2, 1, 3, 5}),
+                       Column::Numeric("y", {-2, 3, -1, 4, 0, -12})});
+  auto r = Train(t, LinearSpec("y"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->optimizer, OptimizerKind::kExact);
+  const Eigen::VectorXd& w = r->model->parameters();
+  ASSERT_EQ(w.size(), 3);
+  EXPECT_NEAR(w[0], 2.0, 1e-12);
+  EXPECT_NEAR(w[1], -3.0, 1e-12);
+  EXPECT_NEAR(w[2], 1.0, 1e-12);
+  EXPECT_EQ(r->rows_train, 6);
+  EXPECT_EQ(r->rows_validation, 0);
+  EXPECT_TRUE(r->validation_metrics.empty());
+  ASSERT_FALSE(r->train_metrics.empty());
+  EXPECT_EQ(r->train_metrics[0].first, "mse");
+  EXPECT_NEAR(r->train_metrics[0].second, 0.0, 1e-20);
+}
+
+// One feature x = [1,2,3,4] (mean 2.5), y = [2,4,5,9] (mean 5):
+// sum(xc*yc) = (-1.5)(-3)+(-0.5)(-1)+(0.5)(0)+(1.5)(4) = 11, sum(xc^2) = 5.
+// Ridge (mean loss + l2 w^2): w = 11 / (5 + 4*0.5) = 11/7, b = 5 - 2.5*w.
+TEST(TrainerTest, ExactRidgeKnownAnswer) {
+  Table t = MakeTable(
+      {Column::Numeric("x", {1, 2, 3, 4}), Column::Numeric("y", {2, 4, 5, 9})});
+  TrainSpec s = LinearSpec("y");
+  s.l2 = 0.5;
+  auto r = Train(t, s);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_NEAR(r->model->parameters()[0], 11.0 / 7.0, 1e-12);
+  EXPECT_NEAR(r->model->parameters()[1], 5.0 - 2.5 * 11.0 / 7.0, 1e-12);
+}
+
+TEST(TrainerTest, LbfgsWithoutPenaltyMatchesExactSolution) {
+  Table t = MakeTable(
+      {Column::Numeric("x", {1, 2, 3, 4}), Column::Numeric("y", {2, 4, 5, 9})});
+  TrainSpec s = LinearSpec("y");
+  s.optimizer = OptimizerKind::kLbfgs;
+  auto r = Train(t, s);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_NEAR(r->model->parameters()[0], 2.2, 1e-5);   // 11/5
+  EXPECT_NEAR(r->model->parameters()[1], -0.5, 1e-5);  // 5 - 2.5*2.2
+}
+
+TEST(TrainerTest, RowsWithMissingTargetAreDroppedAndCounted) {
+  const double nan = std::nan("");
+  Table t = MakeTable({Column::Numeric("x", {1, 2, 3, 4, 5, 6}),
+                       Column::Numeric("y", {3, nan, 7, 9, nan, 13})});
+  auto r = Train(t, LinearSpec("y"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->rows_total, 6);
+  EXPECT_EQ(r->rows_dropped, 2);
+  EXPECT_EQ(r->rows_train, 4);
+  EXPECT_NEAR(r->model->parameters()[0], 2.0, 1e-12);  // y = 2x + 1
+  EXPECT_NEAR(r->model->parameters()[1], 1.0, 1e-12);
+}
+
+TEST(TrainerTest, SpecAndDataErrorsNameTheProblem) {
+  Table t =
+      MakeTable({Column::Numeric("x", {1, 2, 3, 4}),
+                 Column::Numeric("same", {5, 5, 5, 5}),
+                 Column::CategoricalFromStrings("c", {"a", "b", "a", "b"}),
+                 Column::CategoricalFromStrings("one", {"k", "k", "k", "k"})});
+  struct Case {
+    TrainSpec spec;
+    std::string message;
+  };
+  std::vector<Case> cases;
+  {
+    TrainSpec s = LinearSpec("nope");
+    cases.push_back({s, "target column 'nope' is not in the data"});
+  }
+  {
+    TrainSpec s = LinearSpec("c");
+    cases.push_back({s, "needs a numeric target"});
+  }
+  {
+    TrainSpec s = LinearSpec("same");
+    cases.push_back({s, "is constant"});
+  }
+  {
+    TrainSpec s = LinearSpec("x");
+    s.features = {"x"};
+    cases.push_back({s, "cannot also be a feature"});
+  }
+  {
+    TrainSpec s = LinearSpec("x");
+    s.features = {"missing_col"};
+    cases.push_back({s, "feature column 'missing_col'"});
+  }
+  {
+    TrainSpec s = LinearSpec("one");
+    s.kind = ModelKind::kLogisticRegression;
+    cases.push_back({s, "single class 'k'"});
+  }
+  {
+    TrainSpec s = LinearSpec("c");
+    s.kind = ModelKind::kLogisticRegression;
+    s.optimizer = OptimizerKind::kExact;
+    cases.push_back({s, "optimizer"});
+  }
+  {
+    TrainSpec s = LinearSpec("x");
+    s.validation_fraction = 0.95;
+    cases.push_back({s, "validation_fraction"});
+  }
+  {
+    TrainSpec s = LinearSpec("x");
+    s.epochs = -1;
+    cases.push_back({s, "epochs"});
+  }
+  {
+    TrainSpec s = LinearSpec("x");
+    s.learning_rate = -0.1;
+    cases.push_back({s, "learning_rate"});
+  }
+  {
+    TrainSpec s = LinearSpec("x");
+    s.kind = ModelKind::kMlpRegressor;
+    s.hidden_layers = {8, 0};
+    cases.push_back({s, "hidden_layers"});
+  }
+  {
+    TrainSpec s = LinearSpec("");
+    cases.push_back({s, "target"});
+  }
+  for (const Case& c : cases) {
+    auto r = Train(t, c.spec);
+    ASSERT_FALSE(r.ok()) << c.message;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument)
+        << r.status();
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr(c.message));
+  }
+}
+
+TEST(TrainerTest, AllTargetsMissingIsAnError) {
+  const double nan = std::nan("");
+  Table t = MakeTable(
+      {Column::Numeric("x", {1, 2}), Column::Numeric("y", {nan, nan})});
+  auto r = Train(t, LinearSpec("y"));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("missing in all 2 rows"));
+}
+
+// Two Gaussian blobs for classification tests.
+Table Blobs(int n_per_class, int classes, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<double> a, b;
+  std::vector<std::string> label;
+  for (int c = 0; c < classes; ++c) {
+    for (int i = 0; i < n_per_class; ++i) {
+      a.push_back(3.0 * std::cos(c * 2.1) + rng.Normal() * 0.6);
+      b.push_back(3.0 * std::sin(c * 2.1) + rng.Normal() * 0.6);
+      label.push_back(std::string(1, static_cast<char>('a' + c)));
+    }
+  }
+  Table t;
+  EXPECT_TRUE(t.AddColumn(Column::Numeric("a", a)).ok());
+  EXPECT_TRUE(t.AddColumn(Column::Numeric("b", b)).ok());
+  EXPECT_TRUE(t.AddColumn(Column::CategoricalFromStrings("label", label)).ok());
+  return t;
+}
+
+TEST(TrainerTest, StratifiedSplitKeepsClassProportions) {
+  Table t = Blobs(50, 3, 1);
+  TrainSpec s;
+  s.kind = ModelKind::kLogisticRegression;
+  s.target = "label";
+  s.validation_fraction = 0.2;
+  auto r = Train(t, s);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->rows_validation, 30);
+  EXPECT_EQ(r->rows_train, 120);
+  EXPECT_THAT(r->class_labels, testing::ElementsAre("a", "b", "c"));
+  // Validation metrics exist and the blobs are separable enough.
+  ASSERT_FALSE(r->validation_metrics.empty());
+  EXPECT_EQ(r->validation_metrics[0].first, "accuracy");
+  EXPECT_GE(r->validation_metrics[0].second, 0.9);
+}
+
+TEST(TrainerTest, SameSeedGivesBitIdenticalModels) {
+  Table t = Blobs(40, 2, 2);
+  TrainSpec s;
+  s.kind = ModelKind::kMlpClassifier;
+  s.target = "label";
+  s.hidden_layers = {8, 4};
+  s.epochs = 15;
+  auto r1 = Train(t, s);
+  auto r2 = Train(t, s);
+  ASSERT_TRUE(r1.ok() && r2.ok());
+  EXPECT_TRUE(r1->model->parameters() == r2->model->parameters());
+  s.seed = 43;
+  auto r3 = Train(t, s);
+  ASSERT_TRUE(r3.ok());
+  EXPECT_FALSE(r1->model->parameters() == r3->model->parameters());
+}
+
+TEST(TrainerTest, ProgressSeesEveryEpochAndCanCancel) {
+  Table t = Blobs(30, 2, 3);
+  TrainSpec s;
+  s.kind = ModelKind::kMlpClassifier;
+  s.target = "label";
+  s.hidden_layers = {4};
+  s.epochs = 7;
+  s.early_stopping_patience = 0;
+  std::vector<int> epochs;
+  auto r = Train(t, s, [&](const EpochEvent& e) {
+    epochs.push_back(e.epoch);
+    EXPECT_EQ(e.max_epochs, 7);
+    EXPECT_EQ(e.metric_name, "accuracy");
+    EXPECT_TRUE(std::isfinite(e.train_loss));
+    EXPECT_TRUE(std::isfinite(e.validation_loss));
+    return true;
+  });
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(epochs, testing::ElementsAre(1, 2, 3, 4, 5, 6, 7));
+  EXPECT_EQ(r->epochs_run, 7);
+
+  int seen = 0;
+  auto cancelled = Train(t, s, [&](const EpochEvent& e) {
+    seen = e.epoch;
+    return e.epoch < 3;
+  });
+  EXPECT_EQ(cancelled.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(seen, 3);
+}
+
+TEST(TrainerTest, EarlyStoppingStopsWhenValidationLossStalls) {
+  // Pure noise: the validation loss cannot keep improving.
+  Rng rng(5);
+  std::vector<double> x1, x2, y;
+  for (int i = 0; i < 200; ++i) {
+    x1.push_back(rng.Normal());
+    x2.push_back(rng.Normal());
+    y.push_back(rng.Normal());
+  }
+  Table t = MakeTable({Column::Numeric("x1", x1), Column::Numeric("x2", x2),
+                       Column::Numeric("y", y)});
+  TrainSpec s;
+  s.kind = ModelKind::kMlpRegressor;
+  s.target = "y";
+  s.hidden_layers = {32};
+  s.learning_rate = 0.01;
+  s.epochs = 300;
+  s.early_stopping_patience = 5;
+  auto r = Train(t, s);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->early_stopped);
+  EXPECT_LT(r->epochs_run, 300);
+}
+
+TEST(TrainerTest, ClassLabelsAreSortedNumericallyOrAsText) {
+  Column numeric = Column::Numeric("n", {10, 2, 1, 2, std::nan(""), 10});
+  EXPECT_THAT(ClassLabels(numeric), testing::ElementsAre("1", "2", "10"));
+  Column text = Column::CategoricalFromStrings("t", {"b", "a", "c", "a"});
+  EXPECT_THAT(ClassLabels(text), testing::ElementsAre("a", "b", "c"));
+}
+
+TEST(TrainerTest, NumericClassLabelsTrainAClassifier) {
+  Table t =
+      MakeTable({Column::Numeric("x", {0, 0.1, 0.2, 1, 1.1, 1.2, 0.05, 1.05}),
+                 Column::Numeric("y", {0, 0, 0, 1, 1, 1, 0, 1})});
+  TrainSpec s;
+  s.kind = ModelKind::kLogisticRegression;
+  s.target = "y";
+  s.validation_fraction = 0;
+  auto r = Train(t, s);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->class_labels, testing::ElementsAre("0", "1"));
+  EXPECT_EQ(r->train_metrics[0].first, "accuracy");
+  EXPECT_EQ(r->train_metrics[0].second, 1.0);
+}
+
+TEST(TrainerTest, CrossValidationReportsEveryFold) {
+  Table t = Blobs(30, 3, 7);
+  TrainSpec s;
+  s.kind = ModelKind::kLogisticRegression;
+  s.target = "label";
+  auto cv = CrossValidate(t, s, 5);
+  ASSERT_TRUE(cv.ok()) << cv.status();
+  ASSERT_EQ(cv->folds.size(), 5u);
+  ASSERT_FALSE(cv->summary.empty());
+  EXPECT_EQ(cv->summary[0].name, "accuracy");
+  EXPECT_GE(cv->summary[0].mean, 0.9);
+  EXPECT_EQ(CrossValidate(t, s, 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(TrainerTest, EncodeTargetRejectsUnknownClassNamingIt) {
+  Column c = Column::CategoricalFromStrings("y", {"a", "b", "zebra"});
+  auto e = EncodeTarget(c, ModelKind::kLogisticRegression, {"a", "b"});
+  EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(e.status().message()), HasSubstr("row 3"));
+  EXPECT_THAT(std::string(e.status().message()), HasSubstr("'zebra'"));
+}
+
+}  // namespace
+}  // namespace modelserver
