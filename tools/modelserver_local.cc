@@ -186,6 +186,24 @@ absl::Status RunEvaluate(const Flags& f) {
               f.data.c_str(), static_cast<long long>(e.rows_used),
               static_cast<long long>(e.rows_dropped));
   PrintMetrics("metrics:", e.metrics);
+  if (e.classification.has_value()) {
+    const ClassificationMetrics& c = *e.classification;
+    std::printf("%-16s %10s %10s %10s %8s\n", "class", "precision", "recall",
+                "f1", "support");
+    for (const ClassMetrics& m : c.per_class) {
+      std::printf("%-16s %10.4f %10.4f %10.4f %8lld\n", m.label.c_str(),
+                  m.precision, m.recall, m.f1,
+                  static_cast<long long>(m.support));
+    }
+    std::printf("confusion matrix (rows: true class, columns: predicted):\n");
+    for (Eigen::Index i = 0; i < c.confusion.rows(); ++i) {
+      std::printf("  %-14s", c.per_class[i].label.c_str());
+      for (Eigen::Index j = 0; j < c.confusion.cols(); ++j) {
+        std::printf(" %6lld", static_cast<long long>(c.confusion(i, j)));
+      }
+      std::printf("\n");
+    }
+  }
   return absl::OkStatus();
 }
 

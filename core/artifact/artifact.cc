@@ -358,13 +358,7 @@ absl::StatusOr<Predictions> Artifact::Predict(const Table& table) const {
     p.values = out.col(0);
     return p;
   }
-  if (out.cols() == 1) {
-    p.probabilities.resize(out.rows(), 2);
-    p.probabilities.col(0) = 1.0 - out.col(0).array();
-    p.probabilities.col(1) = out.col(0);
-  } else {
-    p.probabilities = out;
-  }
+  p.probabilities = ClassProbabilities(out);
   p.classes.resize(out.rows());
   for (Eigen::Index i = 0; i < out.rows(); ++i) {
     Eigen::Index arg;
@@ -393,8 +387,10 @@ absl::StatusOr<Evaluation> Artifact::Evaluate(const Table& table) const {
   ASSIGN_OR_RETURN(Eigen::MatrixXd x,
                    pipeline_.Transform(
                        e.rows_dropped > 0 ? table.SelectRows(y.rows) : table));
-  ASSIGN_OR_RETURN(e.metrics,
-                   ScoreModel(*model_, x, y, metadata_.class_labels));
+  ASSIGN_OR_RETURN(Scores scores,
+                   ScoreModelDetailed(*model_, x, y, metadata_.class_labels));
+  e.metrics = std::move(scores.metrics);
+  e.classification = std::move(scores.classification);
   return e;
 }
 

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -66,6 +67,9 @@ struct Predictions {
 
 struct Evaluation {
   MetricList metrics;
+  // Classifiers: per-class precision/recall/F1 and the confusion matrix
+  // (rows: true class, columns: predicted, in class_labels order).
+  std::optional<ClassificationMetrics> classification;
   int64_t rows_used = 0;
   int64_t rows_dropped = 0;  // target missing
 };

@@ -40,6 +40,14 @@ bool IsClassifier(ModelKind kind) {
          kind == ModelKind::kMlpClassifier;
 }
 
+Eigen::MatrixXd ClassProbabilities(const Eigen::MatrixXd& outputs) {
+  if (outputs.cols() != 1) return outputs;
+  Eigen::MatrixXd p(outputs.rows(), 2);
+  p.col(0) = 1.0 - outputs.col(0).array();
+  p.col(1) = outputs.col(0);
+  return p;
+}
+
 absl::string_view ActivationName(Activation a) {
   switch (a) {
     case Activation::kRelu:

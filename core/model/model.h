@@ -43,6 +43,11 @@ absl::string_view ModelKindName(ModelKind kind);
 absl::StatusOr<ModelKind> ParseModelKind(absl::string_view name);
 bool IsClassifier(ModelKind kind);
 
+// Class probabilities (n x classes) from a classifier's Predict outputs: a
+// binary model's single column p becomes the two columns (1 - p, p); k >= 3
+// columns are returned as they are.
+Eigen::MatrixXd ClassProbabilities(const Eigen::MatrixXd& outputs);
+
 // Hidden-layer activations. Part of the artifact format: never renumber.
 enum class Activation : uint8_t { kRelu = 0, kTanh = 1, kSigmoid = 2 };
 absl::string_view ActivationName(Activation a);  // "relu", "tanh", "sigmoid"

@@ -528,29 +528,32 @@ absl::StatusOr<EncodedTarget> EncodeTarget(
   return out;
 }
 
-absl::StatusOr<MetricList> ScoreModel(const Model& model,
-                                      const Eigen::MatrixXd& x,
-                                      const EncodedTarget& target,
-                                      const std::vector<std::string>& labels) {
-  if (x.rows() == 0) return MetricList{};
+absl::StatusOr<Scores> ScoreModelDetailed(
+    const Model& model, const Eigen::MatrixXd& x, const EncodedTarget& target,
+    const std::vector<std::string>& labels) {
+  Scores scores;
+  if (x.rows() == 0) return scores;
   const Eigen::MatrixXd out = model.Predict(x);
   if (!IsClassifier(model.kind())) {
     ASSIGN_OR_RETURN(RegressionMetrics m,
                      ComputeRegressionMetrics(target.y.col(0), out.col(0)));
-    return NamedMetrics(m);
+    scores.metrics = NamedMetrics(m);
+    return scores;
   }
-  Eigen::MatrixXd probabilities;
-  if (out.cols() == 1) {
-    probabilities.resize(out.rows(), 2);
-    probabilities.col(0) = 1.0 - out.col(0).array();
-    probabilities.col(1) = out.col(0);
-  } else {
-    probabilities = out;
-  }
-  ASSIGN_OR_RETURN(
-      ClassificationMetrics m,
-      ComputeClassificationMetrics(target.classes, probabilities, labels));
-  return NamedMetrics(m);
+  ASSIGN_OR_RETURN(ClassificationMetrics m,
+                   ComputeClassificationMetrics(
+                       target.classes, ClassProbabilities(out), labels));
+  scores.metrics = NamedMetrics(m);
+  scores.classification = std::move(m);
+  return scores;
+}
+
+absl::StatusOr<MetricList> ScoreModel(const Model& model,
+                                      const Eigen::MatrixXd& x,
+                                      const EncodedTarget& target,
+                                      const std::vector<std::string>& labels) {
+  ASSIGN_OR_RETURN(Scores s, ScoreModelDetailed(model, x, target, labels));
+  return std::move(s.metrics);
 }
 
 absl::StatusOr<TrainResult> Train(const Table& table, const TrainSpec& spec,

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "core/data/table.h"
 #include "core/eval/cross_validation.h"
+#include "core/eval/metrics.h"
 #include "core/model/model.h"
 #include "core/prep/pipeline.h"
 #include "core/train/optimizer.h"
@@ -148,8 +150,19 @@ absl::StatusOr<EncodedTarget> EncodeTarget(
     const Column& target, ModelKind kind,
     const std::vector<std::string>& labels);
 
-// Metrics of `model` on features `x` against `target` (rows aligned):
-// mse, rmse, mae, r2 for regression; accuracy ... roc_auc for classifiers.
+// Metrics of `model` on features `x` against `target` (rows aligned).
+struct Scores {
+  // mse, rmse, mae, r2 for regression; accuracy, precision/recall/f1
+  // (macro, weighted), log_loss and, for binary problems, roc_auc for
+  // classifiers (core/eval/metrics.h). Empty when `x` has no rows.
+  MetricList metrics;
+  // Classifiers: per-class precision/recall/F1 and the confusion matrix.
+  std::optional<ClassificationMetrics> classification;
+};
+absl::StatusOr<Scores> ScoreModelDetailed(
+    const Model& model, const Eigen::MatrixXd& x, const EncodedTarget& target,
+    const std::vector<std::string>& labels);
+// The `metrics` of ScoreModelDetailed.
 absl::StatusOr<MetricList> ScoreModel(const Model& model,
                                       const Eigen::MatrixXd& x,
                                       const EncodedTarget& target,

@@ -155,6 +155,14 @@ TEST(ArtifactTest, EvaluateMatchesTrainingMetricsAndRejectsUnknownClasses) {
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_EQ(e->rows_used, 150);
   EXPECT_EQ(e->metrics, a.metadata().train_metrics);
+  ASSERT_TRUE(e->classification.has_value());
+  const ClassificationMetrics& c = *e->classification;
+  ASSERT_EQ(c.confusion.rows(), 3);
+  EXPECT_EQ(c.confusion.sum(), 150);
+  EXPECT_EQ(c.confusion.row(0).sum(), 50);  // 50 rows of each species
+  EXPECT_DOUBLE_EQ(static_cast<double>(c.confusion.trace()) / 150.0,
+                   e->metrics[0].second);  // accuracy
+  EXPECT_EQ(c.per_class[2].label, "virginica");
 
   auto unknown = ReadCsvString(
       "sepal_length,sepal_width,petal_length,petal_width,species\n"
