@@ -139,11 +139,11 @@ TEST(ArtifactTest, PredictTakesRawRowsAndNamesMissingColumns) {
     EXPECT_NEAR(p->probabilities.row(i).sum(), 1.0, 1e-12);
   }
   auto no_col = ReadCsvString(
-      "sepal_length,sepal_width,petal_length\n5.1,3.5,1.4\n", CsvOptions());
+      "sepal_length_cm,sepal_width_cm,petal_length_cm\n5.1,3.5,1.4\n", CsvOptions());
   ASSERT_TRUE(no_col.ok());
   auto err = a.Predict(*no_col);
   EXPECT_EQ(err.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(err.status().message()), HasSubstr("petal_width"));
+  EXPECT_THAT(std::string(err.status().message()), HasSubstr("petal_width_cm"));
 }
 
 TEST(ArtifactTest, EvaluateMatchesTrainingMetricsAndRejectsUnknownClasses) {
@@ -165,7 +165,7 @@ TEST(ArtifactTest, EvaluateMatchesTrainingMetricsAndRejectsUnknownClasses) {
   EXPECT_EQ(c.per_class[2].label, "virginica");
 
   auto unknown = ReadCsvString(
-      "sepal_length,sepal_width,petal_length,petal_width,species\n"
+      "sepal_length_cm,sepal_width_cm,petal_length_cm,petal_width_cm,species\n"
       "5.1,3.5,1.4,0.2,setosa\n6,3,4,1,dragon\n",
       CsvOptions());
   ASSERT_TRUE(unknown.ok());
@@ -174,7 +174,7 @@ TEST(ArtifactTest, EvaluateMatchesTrainingMetricsAndRejectsUnknownClasses) {
   EXPECT_THAT(std::string(bad.status().message()), HasSubstr("'dragon'"));
 
   auto no_target = ReadCsvString(
-      "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n",
+      "sepal_length_cm,sepal_width_cm,petal_length_cm,petal_width_cm\n5.1,3.5,1.4,0.2\n",
       CsvOptions());
   ASSERT_TRUE(no_target.ok());
   EXPECT_EQ(a.Evaluate(*no_target).status().code(),
