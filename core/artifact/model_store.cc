@@ -216,6 +216,26 @@ absl::StatusOr<Artifact> ModelStore::Load(absl::string_view name,
   return artifact;
 }
 
+absl::Status ModelStore::DeleteVersion(absl::string_view name,
+                                       int64_t version) {
+  RETURN_IF_ERROR(ValidateModelName(name));
+  if (version < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "version ", version, " of model '", name, "' is not positive"));
+  }
+  const std::string path = ArtifactPath(name, version);
+  if (::unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) {
+      return absl::NotFoundError(
+          absl::StrCat("model '", name, "' has no version ", version));
+    }
+    return ErrnoStatus(errno, "cannot delete", path);
+  }
+  // The version directory stays (empty): its number is never reused.
+  return FsyncPath(absl::StrCat(root_, "/", name, "/", version),
+                   O_RDONLY | O_DIRECTORY);
+}
+
 absl::StatusOr<std::vector<std::string>> ModelStore::ListModels() const {
   std::vector<std::string> names;
   std::error_code ec;

@@ -62,6 +62,12 @@ class ModelStore {
   absl::StatusOr<std::vector<int64_t>> ListVersions(
       absl::string_view name) const;
 
+  // Deletes one version's artifact file (and fsyncs its directory). The
+  // empty version directory stays, so the number is never reused.
+  // NOT_FOUND naming the model and version if it has no artifact file;
+  // INVALID_ARGUMENT for a bad name or version < 1.
+  absl::Status DeleteVersion(absl::string_view name, int64_t version);
+
   // Path of a version's artifact file.
   std::string ArtifactPath(absl::string_view name, int64_t version) const;
 

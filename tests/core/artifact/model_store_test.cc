@@ -81,6 +81,36 @@ TEST_F(ModelStoreTest, VersionsAreNeverReused) {
   EXPECT_EQ(*store->SaveNewVersion("m", a), 4);
 }
 
+TEST_F(ModelStoreTest, DeleteVersionKeepsTheNumberTaken) {
+  auto store = *ModelStore::Open(root_.string());
+  Artifact a = SmallArtifact();
+  ASSERT_EQ(*store->SaveNewVersion("m", a), 1);
+  ASSERT_EQ(*store->SaveNewVersion("m", a), 2);
+  ASSERT_TRUE(store->DeleteVersion("m", 2).ok());
+  EXPECT_FALSE(std::filesystem::exists(root_ / "m" / "2" / "model.msm"));
+  EXPECT_TRUE(std::filesystem::is_directory(root_ / "m" / "2"));
+  EXPECT_THAT(*store->ListVersions("m"), ElementsAre(1));
+  EXPECT_EQ(store->Load("m", 2).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(*store->SaveNewVersion("m", a), 3);
+
+  absl::Status again = store->DeleteVersion("m", 2);
+  EXPECT_EQ(again.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(again.message()), HasSubstr("'m'"));
+  EXPECT_THAT(std::string(again.message()), HasSubstr("version 2"));
+  EXPECT_EQ(store->DeleteVersion("absent", 1).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->DeleteVersion("m", 0).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->DeleteVersion("../m", 1).code(),
+            absl::StatusCode::kInvalidArgument);
+
+  // Deleting every version leaves no listed model, and numbers stay taken.
+  ASSERT_TRUE(store->DeleteVersion("m", 1).ok());
+  ASSERT_TRUE(store->DeleteVersion("m", 3).ok());
+  EXPECT_THAT(*store->ListModels(), ElementsAre());
+  EXPECT_EQ(*store->SaveNewVersion("m", a), 4);
+}
+
 TEST_F(ModelStoreTest, ConcurrentSavesGetDistinctVersions) {
   auto store = *ModelStore::Open(root_.string());
   std::vector<std::thread> threads;
