@@ -1,0 +1,320 @@
+#include "server/model_service.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/artifact/artifact.h"
+#include "core/artifact/model_store.h"
+#include "core/train/trainer.h"
+#include "core/util/status_macros.h"
+#include "server/proto_convert.h"
+#include "server/status_util.h"
+
+namespace modelserver::server {
+namespace {
+
+absl::Status CheckName(const std::string& name) {
+  absl::Status s = ValidateModelName(name);
+  if (s.ok()) return s;
+  return absl::InvalidArgumentError(absl::StrCat("name: ", s.message()));
+}
+
+absl::Status CheckVersion(int64_t version, absl::string_view zero_means) {
+  if (version >= 0) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "version: must be >= 0 (0 = ", zero_means, "), got ", version));
+}
+
+absl::Status CheckJobId(const std::string& id) {
+  if (!id.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError("job_id is empty");
+}
+
+// The model's input columns, plus its target when `with_target`, as forced
+// CSV/row types.
+ColumnTypes SchemaTypes(const Artifact& artifact, bool with_target) {
+  ColumnTypes types;
+  for (const InputColumn& c : artifact.input_schema()) types[c.name] = c.type;
+  if (with_target) {
+    types[artifact.metadata().target] = artifact.metadata().target_type;
+  }
+  return types;
+}
+
+// The body of a training job: read the data, train, publish. Runs on a
+// JobManager thread; the request is shared with the job.
+absl::StatusOr<JobOutcome> RunTrainJob(
+    const std::shared_ptr<const v1::TrainRequest>& request,
+    ModelRegistry* registry, const DataSource* data,
+    const ProgressCallback& progress) {
+  ASSIGN_OR_RETURN(Table table, data->Load(request->data()));
+  const std::string& target_name = request->options().target();
+  const Column* target = table.Find(target_name);
+  if (target == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.target: column '", target_name,
+                     "' is not in the data; the columns are: ",
+                     absl::StrJoin(table.column_names(), ", ")));
+  }
+  ASSIGN_OR_RETURN(TrainSpec spec,
+                   TrainSpecFromProto(request->options(), target->type()));
+  ASSIGN_OR_RETURN(TrainResult result, Train(table, spec, progress));
+  JobOutcome outcome;
+  outcome.name = request->name();
+  outcome.train_metrics = result.train_metrics;
+  outcome.validation_metrics = result.validation_metrics;
+  outcome.epochs = result.epochs_run;
+  outcome.early_stopped = result.early_stopped;
+  outcome.training_seconds = result.training_seconds;
+  outcome.rows_train = result.rows_train;
+  outcome.rows_validation = result.rows_validation;
+  outcome.rows_dropped = result.rows_dropped;
+  // Published by the JobManager only if the job was not cancelled by then:
+  // a cancelled job leaves no version, even if training had just finished.
+  auto artifact = std::make_shared<Artifact>(
+      Artifact::FromTrainResult(std::move(result), request->name(), 0));
+  outcome.commit = [registry, artifact, name = request->name()] {
+    return registry->Publish(name, std::move(*artifact));
+  };
+  return outcome;
+}
+
+}  // namespace
+
+grpc::Status ModelServiceImpl::StreamJob(
+    grpc::ServerContext* context, const std::string& job_id,
+    grpc::ServerWriter<v1::TrainEvent>* writer) {
+  absl::StatusOr<JobSnapshot> job = jobs_->Get(job_id);
+  if (!job.ok()) return ToGrpcStatus(job.status());
+  const std::string name = job->name;
+  const grpc::Status client_left(
+      grpc::StatusCode::CANCELLED,
+      "the client stopped listening; the job continues (see WatchJob)");
+  grpc::Status final_status = grpc::Status::OK;
+  size_t next = 0;
+  while (true) {
+    if (context->IsCancelled()) return client_left;
+    bool done = false;
+    absl::StatusOr<std::vector<JobEvent>> events =
+        jobs_->WaitEvents(job_id, next, absl::Now() + kEventPoll, &done);
+    if (!events.ok()) return ToGrpcStatus(events.status());
+    for (const JobEvent& event : *events) {
+      ++next;
+      if (event.type == JobEvent::Type::kFailed) {
+        final_status = ToGrpcStatus(event.error);
+      }
+      if (!writer->Write(TrainEventToProto(job_id, name, event))) {
+        return client_left;
+      }
+    }
+    if (done) return final_status;
+  }
+}
+
+grpc::Status ModelServiceImpl::Train(
+    grpc::ServerContext* context, const v1::TrainRequest* request,
+    grpc::ServerWriter<v1::TrainEvent>* writer) {
+  absl::Status valid = CheckName(request->name());
+  if (valid.ok()) valid = ValidateTrainOptions(request->options());
+  if (valid.ok() && !request->has_data()) {
+    valid = absl::InvalidArgumentError(
+        "data: no source set (one of rows, csv, upload_id, path)");
+  }
+  if (valid.ok()) valid = data_->Check(request->data());
+  if (!valid.ok()) return ToGrpcStatus(valid);
+
+  auto shared = std::make_shared<const v1::TrainRequest>(*request);
+  ModelRegistry* registry = registry_;
+  const DataSource* data = data_;
+  absl::StatusOr<std::string> job_id = jobs_->Submit(
+      request->name(), [shared, registry, data](const ProgressCallback& p) {
+        return RunTrainJob(shared, registry, data, p);
+      });
+  if (!job_id.ok()) return ToGrpcStatus(job_id.status());
+  return StreamJob(context, *job_id, writer);
+}
+
+grpc::Status ModelServiceImpl::UploadDataset(
+    grpc::ServerContext* context, grpc::ServerReader<v1::UploadChunk>* reader,
+    v1::UploadResponse* response) {
+  absl::StatusOr<std::unique_ptr<UploadStore::Writer>> upload =
+      uploads_->Begin();
+  if (!upload.ok()) return ToGrpcStatus(upload.status());
+  UploadStore::Writer& w = **upload;
+  v1::UploadChunk chunk;
+  while (reader->Read(&chunk)) {
+    absl::Status s = w.Append(chunk.data());
+    if (!s.ok()) return ToGrpcStatus(s);
+  }
+  if (context->IsCancelled()) {
+    return grpc::Status(grpc::StatusCode::CANCELLED,
+                        "the upload was cancelled by the client");
+  }
+  absl::Status s = w.Finish();
+  if (!s.ok()) return ToGrpcStatus(s);
+  response->set_upload_id(w.id());
+  response->set_bytes(w.bytes());
+  return grpc::Status::OK;
+}
+
+grpc::Status ModelServiceImpl::WatchJob(
+    grpc::ServerContext* context, const v1::WatchJobRequest* request,
+    grpc::ServerWriter<v1::TrainEvent>* writer) {
+  absl::Status valid = CheckJobId(request->job_id());
+  if (!valid.ok()) return ToGrpcStatus(valid);
+  return StreamJob(context, request->job_id(), writer);
+}
+
+grpc::Status ModelServiceImpl::GetJob(grpc::ServerContext* /*context*/,
+                                      const v1::GetJobRequest* request,
+                                      v1::Job* response) {
+  absl::Status valid = CheckJobId(request->job_id());
+  if (!valid.ok()) return ToGrpcStatus(valid);
+  absl::StatusOr<JobSnapshot> job = jobs_->Get(request->job_id());
+  if (!job.ok()) return ToGrpcStatus(job.status());
+  *response = JobToProto(*job);
+  return grpc::Status::OK;
+}
+
+grpc::Status ModelServiceImpl::ListJobs(grpc::ServerContext* /*context*/,
+                                        const v1::ListJobsRequest* /*request*/,
+                                        v1::ListJobsResponse* response) {
+  for (const JobSnapshot& job : jobs_->List()) {
+    *response->add_jobs() = JobToProto(job);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ModelServiceImpl::CancelJob(grpc::ServerContext* /*context*/,
+                                         const v1::CancelJobRequest* request,
+                                         v1::Job* response) {
+  absl::Status valid = CheckJobId(request->job_id());
+  if (!valid.ok()) return ToGrpcStatus(valid);
+  absl::StatusOr<JobSnapshot> job = jobs_->Cancel(request->job_id());
+  if (!job.ok()) return ToGrpcStatus(job.status());
+  *response = JobToProto(*job);
+  return grpc::Status::OK;
+}
+
+grpc::Status ModelServiceImpl::Evaluate(grpc::ServerContext* /*context*/,
+                                        const v1::EvaluateRequest* request,
+                                        v1::EvaluateResponse* response) {
+  absl::Status valid = CheckName(request->name());
+  if (valid.ok()) valid = CheckVersion(request->version(), "latest");
+  if (valid.ok() && !request->has_data()) {
+    valid = absl::InvalidArgumentError(
+        "data: no source set (one of rows, csv, upload_id, path)");
+  }
+  if (valid.ok()) valid = data_->Check(request->data());
+  if (!valid.ok()) return ToGrpcStatus(valid);
+
+  absl::StatusOr<std::shared_ptr<const Artifact>> artifact =
+      registry_->Get(request->name(), request->version());
+  if (!artifact.ok()) return ToGrpcStatus(artifact.status());
+  absl::StatusOr<Table> table =
+      data_->Load(request->data(), SchemaTypes(**artifact, true));
+  if (!table.ok()) return ToGrpcStatus(table.status());
+  absl::StatusOr<Evaluation> evaluation = (*artifact)->Evaluate(*table);
+  if (!evaluation.ok()) return ToGrpcStatus(evaluation.status());
+  *response = EvaluationToProto(*evaluation, (*artifact)->metadata());
+  return grpc::Status::OK;
+}
+
+grpc::Status ModelServiceImpl::Predict(grpc::ServerContext* /*context*/,
+                                       const v1::PredictRequest* request,
+                                       v1::PredictResponse* response) {
+  absl::Status valid = CheckName(request->name());
+  if (valid.ok()) valid = CheckVersion(request->version(), "latest");
+  if (valid.ok()) {
+    switch (request->input_case()) {
+      case v1::PredictRequest::kRows:
+        if (request->rows().rows_size() == 0) {
+          valid = absl::InvalidArgumentError("rows: no rows");
+        }
+        break;
+      case v1::PredictRequest::kCsv:
+        if (request->csv().empty()) {
+          valid = absl::InvalidArgumentError("csv is empty");
+        }
+        break;
+      default:
+        valid = absl::InvalidArgumentError("input: set rows or csv");
+    }
+  }
+  if (!valid.ok()) return ToGrpcStatus(valid);
+
+  absl::StatusOr<std::shared_ptr<const Artifact>> artifact =
+      registry_->Get(request->name(), request->version());
+  if (!artifact.ok()) return ToGrpcStatus(artifact.status());
+  const ColumnTypes types = SchemaTypes(**artifact, false);
+  absl::StatusOr<Table> table =
+      request->input_case() == v1::PredictRequest::kRows
+          ? TableFromRows(request->rows(), types)
+          : TableFromCsv(request->csv(), types);
+  if (!table.ok()) return ToGrpcStatus(table.status());
+  absl::StatusOr<Predictions> predictions = (*artifact)->Predict(*table);
+  if (!predictions.ok()) return ToGrpcStatus(predictions.status());
+  *response = PredictionsToProto(*predictions, (*artifact)->metadata());
+  return grpc::Status::OK;
+}
+
+grpc::Status ModelServiceImpl::ListModels(
+    grpc::ServerContext* /*context*/, const v1::ListModelsRequest* /*request*/,
+    v1::ListModelsResponse* response) {
+  for (const auto& [name, versions] : registry_->List()) {
+    if (versions.empty()) continue;
+    absl::StatusOr<std::shared_ptr<const Artifact>> latest =
+        registry_->Get(name, versions.back());
+    if (!latest.ok()) continue;  // deleted meanwhile
+    v1::ModelSummary* m = response->add_models();
+    m->set_name(name);
+    m->set_latest_version(versions.back());
+    m->set_num_versions(static_cast<int32_t>(versions.size()));
+    m->set_kind(std::string(ModelKindName((*latest)->metadata().kind)));
+    m->set_target((*latest)->metadata().target);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ModelServiceImpl::GetModel(grpc::ServerContext* /*context*/,
+                                        const v1::GetModelRequest* request,
+                                        v1::ModelInfo* response) {
+  absl::Status valid = CheckName(request->name());
+  if (valid.ok()) valid = CheckVersion(request->version(), "every version");
+  if (!valid.ok()) return ToGrpcStatus(valid);
+  response->set_name(request->name());
+  if (request->version() == 0) {
+    absl::StatusOr<std::vector<std::shared_ptr<const Artifact>>> all =
+        registry_->GetAll(request->name());
+    if (!all.ok()) return ToGrpcStatus(all.status());
+    for (const auto& artifact : *all) {
+      *response->add_versions() = VersionInfoToProto(*artifact);
+    }
+    return grpc::Status::OK;
+  }
+  absl::StatusOr<std::shared_ptr<const Artifact>> artifact =
+      registry_->Get(request->name(), request->version());
+  if (!artifact.ok()) return ToGrpcStatus(artifact.status());
+  *response->add_versions() = VersionInfoToProto(**artifact);
+  return grpc::Status::OK;
+}
+
+grpc::Status ModelServiceImpl::DeleteModel(
+    grpc::ServerContext* /*context*/, const v1::DeleteModelRequest* request,
+    v1::DeleteModelResponse* response) {
+  absl::Status valid = CheckName(request->name());
+  if (valid.ok()) valid = CheckVersion(request->version(), "every version");
+  if (!valid.ok()) return ToGrpcStatus(valid);
+  absl::StatusOr<std::vector<int64_t>> deleted =
+      registry_->Delete(request->name(), request->version());
+  if (!deleted.ok()) return ToGrpcStatus(deleted.status());
+  for (int64_t v : *deleted) response->add_deleted_versions(v);
+  return grpc::Status::OK;
+}
+
+}  // namespace modelserver::server

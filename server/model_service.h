@@ -1,0 +1,91 @@
+// File: server/model_service.h
+// ModelServiceImpl: modelserver.v1.ModelService on the synchronous gRPC API.
+// Handlers are thin: validate the request, call core (ModelRegistry,
+// JobManager, Artifact), convert (server/proto_convert.h), map the status
+// once (server/status_util.h). docs/api.md describes each RPC.
+//
+// Train validates the request (name, options, data source) before any job
+// is created (INVALID_ARGUMENT), then queues a job that reads the data,
+// trains and publishes the new version unless the job was cancelled. The
+// stream carries the job's events; its final status is the job's (OK, or
+// the failure's code such as INVALID_ARGUMENT or CANCELLED). If the client
+// goes away the job continues (WatchJob re-attaches).
+//
+// Ownership: the registry, job manager and data source are not owned and
+// must outlive the service. Thread-safety: every handler may run
+// concurrently.
+#ifndef MODELSERVER_SERVER_MODEL_SERVICE_H_
+#define MODELSERVER_SERVER_MODEL_SERVICE_H_
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "core/jobs/job_manager.h"
+#include "core/registry/model_registry.h"
+#include "grpcpp/grpcpp.h"
+#include "modelserver/v1/model_service.grpc.pb.h"
+#include "server/data_source.h"
+#include "server/upload_store.h"
+
+namespace modelserver::server {
+
+class ModelServiceImpl final : public v1::ModelService::Service {
+ public:
+  ModelServiceImpl(ModelRegistry* registry, JobManager* jobs,
+                   UploadStore* uploads, const DataSource* data)
+      : registry_(registry), jobs_(jobs), uploads_(uploads), data_(data) {}
+
+  grpc::Status Train(grpc::ServerContext* context,
+                     const v1::TrainRequest* request,
+                     grpc::ServerWriter<v1::TrainEvent>* writer) override;
+  grpc::Status UploadDataset(grpc::ServerContext* context,
+                             grpc::ServerReader<v1::UploadChunk>* reader,
+                             v1::UploadResponse* response) override;
+  grpc::Status WatchJob(grpc::ServerContext* context,
+                        const v1::WatchJobRequest* request,
+                        grpc::ServerWriter<v1::TrainEvent>* writer) override;
+  grpc::Status GetJob(grpc::ServerContext* context,
+                      const v1::GetJobRequest* request,
+                      v1::Job* response) override;
+  grpc::Status ListJobs(grpc::ServerContext* context,
+                        const v1::ListJobsRequest* request,
+                        v1::ListJobsResponse* response) override;
+  grpc::Status CancelJob(grpc::ServerContext* context,
+                         const v1::CancelJobRequest* request,
+                         v1::Job* response) override;
+  grpc::Status Evaluate(grpc::ServerContext* context,
+                        const v1::EvaluateRequest* request,
+                        v1::EvaluateResponse* response) override;
+  grpc::Status Predict(grpc::ServerContext* context,
+                       const v1::PredictRequest* request,
+                       v1::PredictResponse* response) override;
+  grpc::Status ListModels(grpc::ServerContext* context,
+                          const v1::ListModelsRequest* request,
+                          v1::ListModelsResponse* response) override;
+  grpc::Status GetModel(grpc::ServerContext* context,
+                        const v1::GetModelRequest* request,
+                        v1::ModelInfo* response) override;
+  grpc::Status DeleteModel(grpc::ServerContext* context,
+                           const v1::DeleteModelRequest* request,
+                           v1::DeleteModelResponse* response) override;
+
+  // How long one wait for job events lasts before the stream checks whether
+  // the client is still there. Default 250 ms.
+  static constexpr absl::Duration kEventPoll = absl::Milliseconds(250);
+
+ private:
+  // Writes the events of job `job_id` from the first one until the job
+  // ends; returns the job's final status (or CANCELLED if the client left).
+  grpc::Status StreamJob(grpc::ServerContext* context,
+                         const std::string& job_id,
+                         grpc::ServerWriter<v1::TrainEvent>* writer);
+
+  ModelRegistry* registry_;
+  JobManager* jobs_;
+  UploadStore* uploads_;
+  const DataSource* data_;
+};
+
+}  // namespace modelserver::server
+
+#endif  // MODELSERVER_SERVER_MODEL_SERVICE_H_

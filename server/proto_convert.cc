@@ -1,0 +1,616 @@
+#include "server/proto_convert.h"
+
+#include <charconv>
+#include <cmath>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/data/datetime.h"
+#include "core/model/model.h"
+#include "core/prep/transforms.h"
+#include "core/train/optimizer.h"
+#include "core/util/status_macros.h"
+#include "server/status_util.h"
+
+namespace modelserver::server {
+namespace {
+
+// The CSV reader's default missing markers (core/data/csv_reader.h).
+bool IsMissingText(absl::string_view text) {
+  const absl::string_view t = absl::StripAsciiWhitespace(text);
+  return t.empty() || t == "NA" || t == "NaN" || t == "null" || t == "?";
+}
+
+bool IsMissing(const v1::Value& v) {
+  switch (v.kind_case()) {
+    case v1::Value::kNumber:
+      return std::isnan(v.number());
+    case v1::Value::kText:
+      return IsMissingText(v.text());
+    default:
+      return true;
+  }
+}
+
+// A whole text (surrounding spaces allowed) as a finite number.
+std::optional<double> ParseNumber(absl::string_view text) {
+  const absl::string_view t = absl::StripAsciiWhitespace(text);
+  if (t.empty()) return std::nullopt;
+  const char* begin = t.data();
+  const char* end = t.data() + t.size();
+  if (*begin == '+') ++begin;  // from_chars does not take a leading '+'
+  double value = 0;
+  const std::from_chars_result r = std::from_chars(begin, end, value);
+  if (r.ec != std::errc() || r.ptr != end || !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::string Quoted(absl::string_view text) {
+  return absl::StrCat("'", CapMessage(text, 64), "'");
+}
+
+absl::Status CellError(int64_t row, absl::string_view column,
+                       absl::string_view what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("row ", row, ", column '", column, "': ", what));
+}
+
+absl::StatusOr<Column> NumericColumn(const v1::InlineRows& rows, int c) {
+  const std::string& name = rows.columns(c);
+  std::vector<double> values(rows.rows_size(), std::nan(""));
+  for (int r = 0; r < rows.rows_size(); ++r) {
+    const v1::Value& v = rows.rows(r).values(c);
+    if (IsMissing(v)) continue;
+    if (v.kind_case() == v1::Value::kNumber) {
+      if (!std::isfinite(v.number())) {
+        return CellError(r, name, "expected a finite number, got infinity");
+      }
+      values[r] = v.number();
+    } else {
+      std::optional<double> parsed = ParseNumber(v.text());
+      if (!parsed.has_value()) {
+        return CellError(
+            r, name, absl::StrCat("expected a number, got ", Quoted(v.text())));
+      }
+      values[r] = *parsed;
+    }
+  }
+  return Column::Numeric(name, std::move(values));
+}
+
+absl::StatusOr<Column> DateColumn(const v1::InlineRows& rows, int c) {
+  const std::string& name = rows.columns(c);
+  std::vector<double> values(rows.rows_size(), std::nan(""));
+  for (int r = 0; r < rows.rows_size(); ++r) {
+    const v1::Value& v = rows.rows(r).values(c);
+    if (IsMissing(v)) continue;
+    if (v.kind_case() == v1::Value::kNumber) {
+      return CellError(
+          r, name,
+          absl::StrCat("expected an ISO-8601 date, got the number ",
+                       ShortestNumberText(v.number())));
+    }
+    std::optional<double> seconds = ParseIsoDateTime(v.text());
+    if (!seconds.has_value()) {
+      return CellError(
+          r, name,
+          absl::StrCat("expected an ISO-8601 date, got ", Quoted(v.text())));
+    }
+    values[r] = *seconds;
+  }
+  return Column::Date(name, std::move(values));
+}
+
+Column CategoricalColumn(const v1::InlineRows& rows, int c) {
+  std::vector<std::string> values(rows.rows_size());
+  std::vector<bool> missing(rows.rows_size(), false);
+  for (int r = 0; r < rows.rows_size(); ++r) {
+    const v1::Value& v = rows.rows(r).values(c);
+    if (IsMissing(v)) {
+      missing[r] = true;
+    } else if (v.kind_case() == v1::Value::kNumber) {
+      values[r] = ShortestNumberText(v.number());
+    } else {
+      values[r] = v.text();
+    }
+  }
+  return Column::CategoricalFromStrings(rows.columns(c), values, missing);
+}
+
+ColumnType InferType(const v1::InlineRows& rows, int c) {
+  bool any_number = false;
+  bool any_text = false;
+  bool all_dates = true;
+  for (const v1::Row& row : rows.rows()) {
+    const v1::Value& v = row.values(c);
+    if (IsMissing(v)) continue;
+    if (v.kind_case() == v1::Value::kNumber) {
+      any_number = true;
+    } else {
+      any_text = true;
+      if (all_dates && !ParseIsoDateTime(v.text()).has_value()) {
+        all_dates = false;
+      }
+    }
+  }
+  if (!any_text) return ColumnType::kNumeric;
+  if (!any_number && all_dates) return ColumnType::kDate;
+  return ColumnType::kCategorical;
+}
+
+absl::StatusOr<OptimizerKind> OptimizerFromProto(v1::Optimizer o) {
+  switch (o) {
+    case v1::OPTIMIZER_UNSPECIFIED:
+      return OptimizerKind::kAuto;
+    case v1::OPTIMIZER_EXACT:
+      return OptimizerKind::kExact;
+    case v1::OPTIMIZER_LBFGS:
+      return OptimizerKind::kLbfgs;
+    case v1::OPTIMIZER_SGD:
+      return OptimizerKind::kSgd;
+    case v1::OPTIMIZER_ADAM:
+      return OptimizerKind::kAdam;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("options.optimizer: unknown value ", o));
+  }
+}
+
+absl::StatusOr<Activation> ActivationFromProto(v1::Activation a) {
+  switch (a) {
+    case v1::ACTIVATION_UNSPECIFIED:
+    case v1::ACTIVATION_RELU:
+      return Activation::kRelu;
+    case v1::ACTIVATION_TANH:
+      return Activation::kTanh;
+    case v1::ACTIVATION_SIGMOID:
+      return Activation::kSigmoid;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("options.activation: unknown value ", a));
+  }
+}
+
+absl::StatusOr<ModelKind> KindFromProto(v1::Task task, v1::ModelType model,
+                                        ColumnType target_type) {
+  if (task != v1::TASK_UNSPECIFIED && task != v1::TASK_REGRESSION &&
+      task != v1::TASK_CLASSIFICATION) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.task: unknown value ", task));
+  }
+  if (model != v1::MODEL_TYPE_UNSPECIFIED && model != v1::MODEL_TYPE_LINEAR &&
+      model != v1::MODEL_TYPE_LOGISTIC && model != v1::MODEL_TYPE_MLP) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.model: unknown value ", model));
+  }
+  if (task == v1::TASK_UNSPECIFIED) {
+    if (model == v1::MODEL_TYPE_LINEAR) {
+      task = v1::TASK_REGRESSION;
+    } else if (model == v1::MODEL_TYPE_LOGISTIC) {
+      task = v1::TASK_CLASSIFICATION;
+    } else {
+      task = target_type == ColumnType::kNumeric ? v1::TASK_REGRESSION
+                                                 : v1::TASK_CLASSIFICATION;
+    }
+  }
+  const bool regression = task == v1::TASK_REGRESSION;
+  switch (model) {
+    case v1::MODEL_TYPE_UNSPECIFIED:
+      return regression ? ModelKind::kLinearRegression
+                        : ModelKind::kLogisticRegression;
+    case v1::MODEL_TYPE_LINEAR:
+      if (!regression) {
+        return absl::InvalidArgumentError(
+            "options.model: LINEAR is a regression model; use LOGISTIC or MLP "
+            "for classification");
+      }
+      return ModelKind::kLinearRegression;
+    case v1::MODEL_TYPE_LOGISTIC:
+      if (regression) {
+        return absl::InvalidArgumentError(
+            "options.model: LOGISTIC is a classification model; use LINEAR "
+            "or MLP for regression");
+      }
+      return ModelKind::kLogisticRegression;
+    default:  // MLP
+      return regression ? ModelKind::kMlpRegressor : ModelKind::kMlpClassifier;
+  }
+}
+
+absl::Status PreprocessingFromProto(const v1::Preprocessing& p,
+                                    PipelineOptions* out) {
+  auto field = [](absl::string_view name, const absl::Status& s) {
+    return absl::Status(s.code(), absl::StrCat("options.preprocessing.", name,
+                                               ": ", s.message()));
+  };
+  if (!p.scaling().empty()) {
+    absl::StatusOr<ScalingMethod> m = ParseScalingMethod(p.scaling());
+    if (!m.ok()) return field("scaling", m.status());
+    out->scaling = *m;
+  }
+  if (!p.numeric_impute().empty()) {
+    absl::StatusOr<ImputeStrategy> s = ParseImputeStrategy(p.numeric_impute());
+    if (!s.ok()) return field("numeric_impute", s.status());
+    out->numeric_impute = *s;
+  }
+  if (!p.categorical_impute().empty()) {
+    absl::StatusOr<ImputeStrategy> s =
+        ParseImputeStrategy(p.categorical_impute());
+    if (!s.ok()) return field("categorical_impute", s.status());
+    out->categorical_impute = *s;
+  }
+  if (!p.outliers().empty()) {
+    absl::StatusOr<OutlierMethod> m = ParseOutlierMethod(p.outliers());
+    if (!m.ok()) return field("outliers", m.status());
+    out->outliers = *m;
+  }
+  if (p.max_levels() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.preprocessing.max_levels: must be >= 2 (0 = 50), got ",
+        p.max_levels()));
+  }
+  if (p.max_levels() > 0) out->max_levels = p.max_levels();
+  return ValidatePipelineOptions(*out);
+}
+
+}  // namespace
+
+// ----------------------------------------------------------------- enums
+
+v1::ColumnType ColumnTypeToProto(ColumnType type) {
+  switch (type) {
+    case ColumnType::kNumeric:
+      return v1::COLUMN_TYPE_NUMERIC;
+    case ColumnType::kCategorical:
+      return v1::COLUMN_TYPE_CATEGORICAL;
+    case ColumnType::kDate:
+      return v1::COLUMN_TYPE_DATE;
+  }
+  return v1::COLUMN_TYPE_UNSPECIFIED;
+}
+
+absl::StatusOr<ColumnType> ColumnTypeFromProto(v1::ColumnType type) {
+  switch (type) {
+    case v1::COLUMN_TYPE_NUMERIC:
+      return ColumnType::kNumeric;
+    case v1::COLUMN_TYPE_CATEGORICAL:
+      return ColumnType::kCategorical;
+    case v1::COLUMN_TYPE_DATE:
+      return ColumnType::kDate;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("not a column type: ", static_cast<int>(type)));
+  }
+}
+
+absl::StatusOr<ColumnTypes> ColumnTypesFromProto(
+    const google::protobuf::Map<std::string, v1::ColumnType>& types) {
+  ColumnTypes out;
+  for (const auto& [name, type] : types) {
+    if (type == v1::COLUMN_TYPE_UNSPECIFIED) continue;
+    absl::StatusOr<ColumnType> t = ColumnTypeFromProto(type);
+    if (!t.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "data.column_types['", name, "']: ", t.status().message()));
+    }
+    out[name] = *t;
+  }
+  return out;
+}
+
+v1::JobState JobStateToProto(JobState state) {
+  switch (state) {
+    case JobState::kQueued:
+      return v1::JOB_STATE_QUEUED;
+    case JobState::kRunning:
+      return v1::JOB_STATE_RUNNING;
+    case JobState::kSucceeded:
+      return v1::JOB_STATE_SUCCEEDED;
+    case JobState::kFailed:
+      return v1::JOB_STATE_FAILED;
+    case JobState::kCancelled:
+      return v1::JOB_STATE_CANCELLED;
+  }
+  return v1::JOB_STATE_UNSPECIFIED;
+}
+
+// ------------------------------------------------------------------ data
+
+std::string ShortestNumberText(double value) {
+  char buf[64];
+  const std::to_chars_result r = std::to_chars(buf, buf + sizeof(buf), value);
+  return std::string(buf, r.ptr);
+}
+
+absl::StatusOr<Table> TableFromRows(const v1::InlineRows& rows,
+                                    const ColumnTypes& types) {
+  const int num_columns = rows.columns_size();
+  if (num_columns == 0) {
+    return absl::InvalidArgumentError("rows: no columns");
+  }
+  absl::flat_hash_map<std::string, int> seen;
+  for (int c = 0; c < num_columns; ++c) {
+    const std::string& name = rows.columns(c);
+    if (name.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("rows: column ", c, " has an empty name"));
+    }
+    auto [it, inserted] = seen.emplace(name, c);
+    if (!inserted) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("rows: duplicate column name '", name, "' (columns ",
+                       it->second, " and ", c, ")"));
+    }
+  }
+  for (int r = 0; r < rows.rows_size(); ++r) {
+    if (rows.rows(r).values_size() != num_columns) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("row ", r, " has ", rows.rows(r).values_size(),
+                       " values, expected ", num_columns, " (one per column)"));
+    }
+  }
+  Table table;
+  for (int c = 0; c < num_columns; ++c) {
+    auto forced = types.find(rows.columns(c));
+    const ColumnType type =
+        forced != types.end() ? forced->second : InferType(rows, c);
+    switch (type) {
+      case ColumnType::kNumeric: {
+        ASSIGN_OR_RETURN(Column column, NumericColumn(rows, c));
+        RETURN_IF_ERROR(table.AddColumn(std::move(column)));
+        break;
+      }
+      case ColumnType::kDate: {
+        ASSIGN_OR_RETURN(Column column, DateColumn(rows, c));
+        RETURN_IF_ERROR(table.AddColumn(std::move(column)));
+        break;
+      }
+      case ColumnType::kCategorical:
+        RETURN_IF_ERROR(table.AddColumn(CategoricalColumn(rows, c)));
+        break;
+    }
+  }
+  return table;
+}
+
+// -------------------------------------------------------------- training
+
+absl::StatusOr<TrainSpec> TrainSpecFromProto(const v1::TrainOptions& o,
+                                             ColumnType target_type) {
+  TrainSpec spec;
+  if (o.target().empty()) {
+    return absl::InvalidArgumentError(
+        "options.target: a target column is required");
+  }
+  spec.target = o.target();
+  spec.features.assign(o.features().begin(), o.features().end());
+  for (size_t i = 0; i < spec.features.size(); ++i) {
+    if (spec.features[i].empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("options.features[", i, "] is empty"));
+    }
+  }
+  ASSIGN_OR_RETURN(spec.kind, KindFromProto(o.task(), o.model(), target_type));
+  ASSIGN_OR_RETURN(spec.optimizer, OptimizerFromProto(o.optimizer()));
+  if (o.epochs() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.epochs: must be >= 0 (0 = default), got ", o.epochs()));
+  }
+  spec.epochs = o.epochs();
+  if (o.batch_size() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.batch_size: must be >= 0 (0 = 32), got ", o.batch_size()));
+  }
+  if (o.batch_size() > 0) spec.batch_size = o.batch_size();
+  spec.learning_rate = o.learning_rate();
+  if (o.has_l1()) spec.l1 = o.l1();
+  if (o.has_l2()) spec.l2 = o.l2();
+  if (o.hidden_layers_size() > 0) {
+    spec.hidden_layers.assign(o.hidden_layers().begin(),
+                              o.hidden_layers().end());
+  }
+  ASSIGN_OR_RETURN(spec.activation, ActivationFromProto(o.activation()));
+  if (o.has_validation_split()) spec.validation_fraction = o.validation_split();
+  if (o.has_early_stopping_patience()) {
+    spec.early_stopping_patience = o.early_stopping_patience();
+  }
+  if (o.has_seed()) spec.seed = o.seed();
+  if (o.has_momentum()) spec.momentum = o.momentum();
+  spec.nesterov = o.nesterov();
+  RETURN_IF_ERROR(
+      PreprocessingFromProto(o.preprocessing(), &spec.preprocessing));
+  absl::Status valid = ValidateTrainSpec(spec);
+  if (!valid.ok()) {
+    return absl::Status(valid.code(),
+                        absl::StrCat("options.", valid.message()));
+  }
+  return spec;
+}
+
+absl::Status ValidateTrainOptions(const v1::TrainOptions& options) {
+  RETURN_IF_ERROR(TrainSpecFromProto(options, ColumnType::kNumeric).status());
+  return TrainSpecFromProto(options, ColumnType::kCategorical).status();
+}
+
+// ------------------------------------------------------------- results
+
+void MetricsToProto(const MetricList& metrics,
+                    google::protobuf::RepeatedPtrField<v1::Metric>* out) {
+  for (const auto& [name, value] : metrics) {
+    v1::Metric* m = out->Add();
+    m->set_name(name);
+    m->set_value(value);
+  }
+}
+
+v1::EvaluateResponse EvaluationToProto(const Evaluation& evaluation,
+                                       const ModelMetadata& metadata) {
+  v1::EvaluateResponse out;
+  out.set_name(metadata.name);
+  out.set_version(metadata.version);
+  MetricsToProto(evaluation.metrics, out.mutable_metrics());
+  out.set_rows_used(evaluation.rows_used);
+  out.set_rows_dropped(evaluation.rows_dropped);
+  if (evaluation.classification.has_value()) {
+    const ClassificationMetrics& c = *evaluation.classification;
+    v1::ConfusionMatrix* cm = out.mutable_confusion_matrix();
+    for (const ClassMetrics& m : c.per_class) {
+      v1::ClassMetrics* p = out.add_per_class();
+      p->set_label(m.label);
+      p->set_precision(m.precision);
+      p->set_recall(m.recall);
+      p->set_f1(m.f1);
+      p->set_support(m.support);
+      cm->add_labels(m.label);
+    }
+    for (Eigen::Index i = 0; i < c.confusion.rows(); ++i) {
+      for (Eigen::Index j = 0; j < c.confusion.cols(); ++j) {
+        cm->add_counts(c.confusion(i, j));
+      }
+    }
+  }
+  return out;
+}
+
+v1::PredictResponse PredictionsToProto(const Predictions& predictions,
+                                       const ModelMetadata& metadata) {
+  v1::PredictResponse out;
+  out.set_name(metadata.name);
+  out.set_version(metadata.version);
+  if (!IsClassifier(metadata.kind)) {
+    for (Eigen::Index i = 0; i < predictions.values.size(); ++i) {
+      out.add_predictions()->set_value(predictions.values[i]);
+    }
+    return out;
+  }
+  for (const std::string& label : metadata.class_labels) {
+    out.add_class_labels(label);
+  }
+  for (size_t i = 0; i < predictions.classes.size(); ++i) {
+    v1::Prediction* p = out.add_predictions();
+    const int32_t cls = predictions.classes[i];
+    if (cls >= 0 && static_cast<size_t>(cls) < metadata.class_labels.size()) {
+      p->set_label(metadata.class_labels[cls]);
+    }
+    const Eigen::Index row = static_cast<Eigen::Index>(i);
+    for (Eigen::Index c = 0; c < predictions.probabilities.cols(); ++c) {
+      p->add_probabilities(predictions.probabilities(row, c));
+    }
+  }
+  return out;
+}
+
+v1::VersionInfo VersionInfoToProto(const Artifact& artifact) {
+  const ModelMetadata& m = artifact.metadata();
+  v1::VersionInfo out;
+  out.set_version(m.version);
+  out.set_kind(std::string(ModelKindName(m.kind)));
+  out.set_target(m.target);
+  out.set_target_type(ColumnTypeToProto(m.target_type));
+  for (const std::string& label : m.class_labels) out.add_class_labels(label);
+  for (const InputColumn& c : artifact.input_schema()) {
+    v1::InputColumn* in = out.add_inputs();
+    in->set_name(c.name);
+    in->set_type(ColumnTypeToProto(c.type));
+  }
+  MetricsToProto(m.train_metrics, out.mutable_train_metrics());
+  MetricsToProto(m.validation_metrics, out.mutable_validation_metrics());
+  for (const auto& [key, value] : m.hyperparameters) {
+    v1::Hyperparameter* h = out.add_hyperparameters();
+    h->set_key(key);
+    h->set_value(value);
+  }
+  out.set_rows_total(m.rows_total);
+  out.set_rows_train(m.rows_train);
+  out.set_rows_validation(m.rows_validation);
+  out.set_rows_dropped(m.rows_dropped);
+  out.set_data_checksum(absl::StrFormat("crc32c:%08x", m.data_checksum));
+  out.set_created_unix_micros(m.created_unix_micros);
+  out.set_library_version(m.library_version);
+  out.set_epochs(m.epochs_run);
+  out.set_early_stopped(m.early_stopped);
+  out.set_training_seconds(m.training_seconds);
+  out.set_optimizer(m.optimizer);
+  return out;
+}
+
+v1::JobFailed JobFailedToProto(const absl::Status& error) {
+  const grpc::Status s = ToGrpcStatus(error);
+  v1::JobFailed out;
+  out.set_code(static_cast<int>(s.error_code()));
+  out.set_message(s.error_message());
+  return out;
+}
+
+v1::Job JobToProto(const JobSnapshot& job) {
+  v1::Job out;
+  out.set_job_id(job.id);
+  out.set_name(job.name);
+  out.set_state(JobStateToProto(job.state));
+  out.set_epoch(job.epoch);
+  out.set_max_epochs(job.max_epochs);
+  out.set_train_loss(job.train_loss);
+  out.set_validation_loss(job.validation_loss);
+  out.set_version(job.version);
+  if (!job.error.ok()) *out.mutable_error() = JobFailedToProto(job.error);
+  out.set_created_unix_micros(job.created_unix_micros);
+  out.set_started_unix_micros(job.started_unix_micros);
+  out.set_finished_unix_micros(job.finished_unix_micros);
+  return out;
+}
+
+v1::TrainEvent TrainEventToProto(const std::string& job_id,
+                                 const std::string& name,
+                                 const JobEvent& event) {
+  v1::TrainEvent out;
+  out.set_job_id(job_id);
+  switch (event.type) {
+    case JobEvent::Type::kAccepted: {
+      v1::JobAccepted* a = out.mutable_accepted();
+      a->set_job_id(job_id);
+      a->set_name(name);
+      break;
+    }
+    case JobEvent::Type::kEpoch: {
+      const EpochEvent& e = event.epoch;
+      v1::EpochProgress* p = out.mutable_epoch();
+      p->set_epoch(e.epoch);
+      p->set_max_epochs(e.max_epochs);
+      p->set_train_loss(e.train_loss);
+      p->set_validation_loss(e.validation_loss);
+      p->set_metric_name(e.metric_name);
+      p->set_validation_metric(e.validation_metric);
+      p->set_elapsed_seconds(e.elapsed_seconds);
+      p->set_remaining_seconds(e.remaining_seconds);
+      break;
+    }
+    case JobEvent::Type::kSucceeded: {
+      const JobOutcome& o = event.outcome;
+      v1::TrainResult* r = out.mutable_result();
+      r->set_name(o.name.empty() ? name : o.name);
+      r->set_version(o.version);
+      MetricsToProto(o.validation_metrics, r->mutable_validation_metrics());
+      MetricsToProto(o.train_metrics, r->mutable_train_metrics());
+      r->set_epochs(o.epochs);
+      r->set_early_stopped(o.early_stopped);
+      r->set_training_seconds(o.training_seconds);
+      r->set_rows_train(o.rows_train);
+      r->set_rows_validation(o.rows_validation);
+      r->set_rows_dropped(o.rows_dropped);
+      break;
+    }
+    case JobEvent::Type::kFailed:
+      *out.mutable_failed() = JobFailedToProto(event.error);
+      break;
+  }
+  return out;
+}
+
+}  // namespace modelserver::server

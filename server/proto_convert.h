@@ -1,0 +1,104 @@
+// File: server/proto_convert.h
+// Conversions between the wire messages (modelserver.v1) and core types.
+// No I/O, no gRPC: every function is a pure transformation, testable
+// without a server.
+//
+// InlineRows -> Table (rows are numbered from 0 in messages):
+//   - column names must be non-empty and unique; every row must hold one
+//     value per column (INVALID_ARGUMENT naming the row or column);
+//   - an unset Value, a NaN number and a text that is one of the CSV
+//     missing markers ("", "NA", "NaN", "null", "?", after trimming spaces)
+//     are missing values;
+//   - a column with a type in `types` gets that type: for numeric, a text
+//     must parse as a number; for date, a text must be an ISO-8601 date
+//     (core/data/datetime.h) and a number is an error; for categorical, a
+//     number becomes its shortest round-trip text ("3", "0.5");
+//   - other columns are inferred: numeric if every non-missing value is a
+//     number (also when the column has no value), else date if every value
+//     is a text holding an ISO-8601 date, else categorical (numbers spelled
+//     as above);
+//   - infinite numbers in numeric columns are INVALID_ARGUMENT.
+//
+// TrainOptions -> TrainSpec: unset (zero) fields keep the TrainSpec
+// defaults; the model kind follows from (task, model):
+//   task unspecified: LINEAR -> regression, LOGISTIC -> classification,
+//     otherwise from the target's type (numeric -> regression, else
+//     classification);
+//   model unspecified: linear regression / logistic regression;
+//   MLP: mlp_regressor / mlp_classifier;
+//   (regression, LOGISTIC) and (classification, LINEAR) are
+//   INVALID_ARGUMENT. The result has passed ValidateTrainSpec.
+//
+// Thread-safety: pure functions, safe to call concurrently.
+#ifndef MODELSERVER_SERVER_PROTO_CONVERT_H_
+#define MODELSERVER_SERVER_PROTO_CONVERT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/artifact/artifact.h"
+#include "core/data/table.h"
+#include "core/jobs/job_manager.h"
+#include "core/train/trainer.h"
+#include "modelserver/v1/model_service.pb.h"
+
+namespace modelserver::server {
+
+namespace v1 = ::modelserver::v1;
+
+using ColumnTypes = absl::flat_hash_map<std::string, ColumnType>;
+
+// ----------------------------------------------------------------- enums
+
+v1::ColumnType ColumnTypeToProto(ColumnType type);
+// INVALID_ARGUMENT for COLUMN_TYPE_UNSPECIFIED or an unknown number.
+absl::StatusOr<ColumnType> ColumnTypeFromProto(v1::ColumnType type);
+// The overrides of a Dataset (UNSPECIFIED entries mean "infer" and are
+// skipped); INVALID_ARGUMENT naming the column for an unknown value.
+absl::StatusOr<ColumnTypes> ColumnTypesFromProto(
+    const google::protobuf::Map<std::string, v1::ColumnType>& types);
+v1::JobState JobStateToProto(JobState state);
+
+// ------------------------------------------------------------------ data
+
+// See the top of this file. `types` forces the type of the columns it names
+// (names absent from `rows` are ignored).
+absl::StatusOr<Table> TableFromRows(const v1::InlineRows& rows,
+                                    const ColumnTypes& types = {});
+
+// The shortest text that reads back as `value` ("3", "0.1", "1e+300").
+std::string ShortestNumberText(double value);
+
+// -------------------------------------------------------------- training
+
+// See the top of this file. `target_type` is the type of the target column
+// in the data.
+absl::StatusOr<TrainSpec> TrainSpecFromProto(const v1::TrainOptions& options,
+                                             ColumnType target_type);
+// Checks what TrainSpecFromProto checks that does not depend on the data
+// (every target type is tried when it matters).
+absl::Status ValidateTrainOptions(const v1::TrainOptions& options);
+
+// ------------------------------------------------------------- results
+
+void MetricsToProto(const MetricList& metrics,
+                    google::protobuf::RepeatedPtrField<v1::Metric>* out);
+v1::EvaluateResponse EvaluationToProto(const Evaluation& evaluation,
+                                       const ModelMetadata& metadata);
+v1::PredictResponse PredictionsToProto(const Predictions& predictions,
+                                       const ModelMetadata& metadata);
+// data_checksum as "crc32c:%08x".
+v1::VersionInfo VersionInfoToProto(const Artifact& artifact);
+// Code and (capped, INTERNAL-scrubbed: see status_util.h) message.
+v1::JobFailed JobFailedToProto(const absl::Status& error);
+v1::Job JobToProto(const JobSnapshot& job);
+v1::TrainEvent TrainEventToProto(const std::string& job_id,
+                                 const std::string& name,
+                                 const JobEvent& event);
+
+}  // namespace modelserver::server
+
+#endif  // MODELSERVER_SERVER_PROTO_CONVERT_H_

@@ -1,0 +1,88 @@
+// File: server/server.h
+// Server: the modelserver process minus its flags. Create() opens the model
+// registry (versions that fail to load are logged to stderr and skipped),
+// the upload store (<model-dir>/.uploads), the job manager and a gRPC server
+// (insecure credentials) serving modelserver.v1.ModelService, and starts
+// listening.
+//
+// Thread-safety: port(), Wait() and Shutdown() may be called from any
+// thread; Shutdown() is idempotent.
+#ifndef MODELSERVER_SERVER_SERVER_H_
+#define MODELSERVER_SERVER_SERVER_H_
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/jobs/job_manager.h"
+#include "core/registry/model_registry.h"
+#include "grpcpp/grpcpp.h"
+#include "server/data_source.h"
+#include "server/model_service.h"
+#include "server/upload_store.h"
+
+namespace modelserver::server {
+
+struct ServerOptions {
+  // host:port to listen on; port 0 picks a free port (see Server::port()).
+  std::string listen = "127.0.0.1:50051";
+  // The model directory (created if needed).
+  std::string model_dir = "./var/models";
+  // Folder that Dataset.path is relative to; empty = path sources disabled.
+  std::string data_dir;
+  // Training jobs running at once, and waiting in the queue.
+  int max_concurrent_trainings = 1;
+  int max_queued_trainings = 64;
+  // Largest gRPC message received or sent, in bytes.
+  int64_t max_message_bytes = 64 << 20;
+  // Largest UploadDataset upload, in bytes.
+  int64_t max_upload_bytes = 2LL << 30;
+};
+
+class Server {
+ public:
+  // INVALID_ARGUMENT for bad options; the registry's error when the model
+  // directory is unusable; UNAVAILABLE when the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<Server>> Create(ServerOptions options);
+  // Shutdown(absl::ZeroDuration()) if not done yet.
+  ~Server();
+
+  // The port actually bound.
+  int port() const { return port_; }
+  // `listen` with the port actually bound ("127.0.0.1:41234").
+  const std::string& address() const { return address_; }
+  // What the registry loaded at startup.
+  const ModelRegistry::LoadReport& load_report() const { return report_; }
+  ModelRegistry& registry() { return *registry_; }
+
+  // Blocks until the server has shut down.
+  void Wait();
+  // Stops accepting RPCs, cancels training jobs (their streams end with
+  // CANCELLED), lets in-flight RPCs finish for up to `grace` and then
+  // cancels them. Returns when the server has stopped.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  Server() = default;
+
+  ServerOptions options_;
+  ModelRegistry::LoadReport report_;
+  // Declaration order = reverse destruction order: the job manager (whose
+  // jobs use the registry and data source) and the gRPC server go first.
+  std::unique_ptr<ModelRegistry> registry_;
+  std::unique_ptr<UploadStore> uploads_;
+  std::unique_ptr<DataSource> data_;
+  std::unique_ptr<JobManager> jobs_;
+  std::unique_ptr<ModelServiceImpl> service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  int port_ = 0;
+  std::string address_;
+  std::once_flag shutdown_once_;
+};
+
+}  // namespace modelserver::server
+
+#endif  // MODELSERVER_SERVER_SERVER_H_

@@ -1,0 +1,551 @@
+// In-process tests of ModelService: a Server on 127.0.0.1:0 with a temporary
+// model directory, called through a real gRPC stub.
+#include <stdlib.h>
+
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/artifact/model_store.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "modelserver/v1/model_service.grpc.pb.h"
+#include "server/proto_convert.h"
+#include "server/server.h"
+
+namespace modelserver::server {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// y = 2x + 1 (+ 3 when color is "blue"), small deterministic noise.
+v1::InlineRows LinearRows(int n) {
+  v1::InlineRows rows;
+  rows.add_columns("x");
+  rows.add_columns("color");
+  rows.add_columns("y");
+  for (int i = 0; i < n; ++i) {
+    const double x = i * 0.25;
+    const bool blue = i % 3 == 0;
+    v1::Row* r = rows.add_rows();
+    r->add_values()->set_number(x);
+    r->add_values()->set_text(blue ? "blue" : "red");
+    r->add_values()->set_number(2 * x + 1 + (blue ? 3 : 0) +
+                                0.01 * std::sin(i));
+  }
+  return rows;
+}
+
+std::string LinearCsv(int n) {
+  std::string csv = "x,color,y\n";
+  for (int i = 0; i < n; ++i) {
+    const double x = i * 0.5;
+    absl::StrAppend(&csv, x, ",", i % 2 ? "red" : "blue", ",", 3 * x - 1, "\n");
+  }
+  return csv;
+}
+
+// An MLP job that runs far longer than any test (until cancelled).
+v1::TrainRequest SlowRequest(const std::string& name) {
+  v1::TrainRequest req;
+  req.set_name(name);
+  v1::InlineRows rows;
+  rows.add_columns("a");
+  rows.add_columns("b");
+  rows.add_columns("y");
+  for (int i = 0; i < 400; ++i) {
+    v1::Row* r = rows.add_rows();
+    r->add_values()->set_number(i % 17);
+    r->add_values()->set_number(i % 5);
+    r->add_values()->set_number((i % 17) * (i % 5));
+  }
+  *req.mutable_data()->mutable_rows() = rows;
+  v1::TrainOptions* o = req.mutable_options();
+  o->set_target("y");
+  o->set_model(v1::MODEL_TYPE_MLP);
+  o->set_epochs(100000);
+  o->set_batch_size(1);
+  o->add_hidden_layers(64);
+  o->add_hidden_layers(64);
+  o->set_early_stopping_patience(0);
+
+  return req;
+}
+
+struct Stream {
+  std::vector<v1::TrainEvent> events;
+  grpc::Status status;
+};
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = testing::TempDir() + "/server_service_XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    StartServer();
+  }
+  void TearDown() override {
+    stub_.reset();
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void StartServer() {
+    ServerOptions o;
+    o.listen = "127.0.0.1:0";
+    o.model_dir = dir_ + "/models";
+    o.data_dir = "";
+    absl::StatusOr<std::unique_ptr<Server>> s = Server::Create(o);
+    ASSERT_TRUE(s.ok()) << s.status();
+    server_ = std::move(*s);
+    ASSERT_GT(server_->port(), 0);
+    EXPECT_EQ(server_->address(), absl::StrCat("127.0.0.1:", server_->port()));
+    stub_ = v1::ModelService::NewStub(grpc::CreateChannel(
+        server_->address(), grpc::InsecureChannelCredentials()));
+  }
+
+  Stream Train(const v1::TrainRequest& request) {
+    grpc::ClientContext ctx;
+    Stream out;
+    auto reader = stub_->Train(&ctx, request);
+    v1::TrainEvent e;
+    while (reader->Read(&e)) out.events.push_back(e);
+    out.status = reader->Finish();
+    return out;
+  }
+
+  v1::TrainRequest LinearRequest(const std::string& name) {
+    v1::TrainRequest req;
+    req.set_name(name);
+    *req.mutable_data()->mutable_rows() = LinearRows(60);
+    req.mutable_options()->set_target("y");
+    req.mutable_options()->set_optimizer(v1::OPTIMIZER_SGD);
+    req.mutable_options()->set_epochs(5);
+    req.mutable_options()->set_batch_size(4);
+    req.mutable_options()->set_learning_rate(0.05);
+    return req;
+  }
+
+  std::string dir_;
+  std::unique_ptr<Server> server_;
+  std::unique_ptr<v1::ModelService::Stub> stub_;
+};
+
+TEST_F(ServiceTest, TrainPredictEvaluateGetListDelete) {
+  Stream s = Train(LinearRequest("prices"));
+  ASSERT_TRUE(s.status.ok()) << s.status.error_message();
+  ASSERT_EQ(s.events.size(), 7u);  // accepted, 5 epochs, result
+  EXPECT_TRUE(s.events[0].has_accepted());
+  EXPECT_EQ(s.events[0].accepted().name(), "prices");
+  const std::string job_id = s.events[0].job_id();
+  EXPECT_FALSE(job_id.empty());
+  for (int i = 1; i <= 5; ++i) {
+    ASSERT_TRUE(s.events[i].has_epoch());
+    EXPECT_EQ(s.events[i].epoch().epoch(), i);
+    EXPECT_EQ(s.events[i].epoch().max_epochs(), 5);
+    EXPECT_EQ(s.events[i].epoch().metric_name(), "r2");
+  }
+  ASSERT_TRUE(s.events[6].has_result());
+  const v1::TrainResult& result = s.events[6].result();
+  EXPECT_EQ(result.name(), "prices");
+  EXPECT_EQ(result.version(), 1);
+  EXPECT_EQ(result.rows_train() + result.rows_validation(), 60);
+  ASSERT_EQ(result.validation_metrics_size(), 4);
+  EXPECT_EQ(result.validation_metrics(3).name(), "r2");
+
+  // The job is kept and can be replayed.
+  {
+    grpc::ClientContext ctx;
+    v1::GetJobRequest req;
+    req.set_job_id(job_id);
+    v1::Job job;
+    ASSERT_TRUE(stub_->GetJob(&ctx, req, &job).ok());
+    EXPECT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED);
+    EXPECT_EQ(job.version(), 1);
+    EXPECT_EQ(job.name(), "prices");
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::WatchJobRequest req;
+    req.set_job_id(job_id);
+    auto reader = stub_->WatchJob(&ctx, req);
+    std::vector<v1::TrainEvent> replay;
+    v1::TrainEvent e;
+    while (reader->Read(&e)) replay.push_back(e);
+    ASSERT_TRUE(reader->Finish().ok());
+    ASSERT_EQ(replay.size(), s.events.size());
+    EXPECT_EQ(replay.back().result().version(), 1);
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::ListJobsResponse jobs;
+    ASSERT_TRUE(stub_->ListJobs(&ctx, v1::ListJobsRequest(), &jobs).ok());
+    ASSERT_EQ(jobs.jobs_size(), 1);
+    EXPECT_EQ(jobs.jobs(0).job_id(), job_id);
+  }
+
+  // Predict equals the artifact's own Predict in process.
+  v1::InlineRows query = LinearRows(5);
+  {
+    grpc::ClientContext ctx;
+    v1::PredictRequest req;
+    req.set_name("prices");
+    *req.mutable_rows() = query;
+    v1::PredictResponse resp;
+    grpc::Status st = stub_->Predict(&ctx, req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(resp.version(), 1);
+    ASSERT_EQ(resp.predictions_size(), 5);
+
+    std::unique_ptr<ModelStore> store = *ModelStore::Open(dir_ + "/models");
+    absl::StatusOr<Artifact> artifact = store->Load("prices", 1);
+    ASSERT_TRUE(artifact.ok()) << artifact.status();
+    absl::StatusOr<Table> table = TableFromRows(query);
+    ASSERT_TRUE(table.ok());
+    absl::StatusOr<Predictions> local = artifact->Predict(*table);
+    ASSERT_TRUE(local.ok());
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_EQ(resp.predictions(i).value(), local->values[i]) << i;
+    }
+  }
+  // Predict from CSV bytes.
+  {
+    grpc::ClientContext ctx;
+    v1::PredictRequest req;
+    req.set_name("prices");
+    req.set_version(1);
+    req.set_csv("color,x\nred,1\nblue,2\n");
+    v1::PredictResponse resp;
+    ASSERT_TRUE(stub_->Predict(&ctx, req, &resp).ok());
+    ASSERT_EQ(resp.predictions_size(), 2);
+    EXPECT_NEAR(resp.predictions(0).value(), 3.0, 0.5);
+  }
+  // Evaluate.
+  {
+    grpc::ClientContext ctx;
+    v1::EvaluateRequest req;
+    req.set_name("prices");
+    *req.mutable_data()->mutable_rows() = LinearRows(20);
+    v1::EvaluateResponse resp;
+    grpc::Status st = stub_->Evaluate(&ctx, req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(resp.rows_used(), 20);
+    ASSERT_EQ(resp.metrics_size(), 4);
+    EXPECT_EQ(resp.metrics(0).name(), "mse");
+    EXPECT_EQ(resp.metrics(3).name(), "r2");
+    EXPECT_GT(resp.metrics(3).value(), 0.5);
+  }
+  // GetModel.
+  {
+    grpc::ClientContext ctx;
+    v1::GetModelRequest req;
+    req.set_name("prices");
+    v1::ModelInfo info;
+    ASSERT_TRUE(stub_->GetModel(&ctx, req, &info).ok());
+    EXPECT_EQ(info.name(), "prices");
+    ASSERT_EQ(info.versions_size(), 1);
+    const v1::VersionInfo& v = info.versions(0);
+    EXPECT_EQ(v.version(), 1);
+    EXPECT_EQ(v.kind(), "linear_regression");
+    EXPECT_EQ(v.target(), "y");
+    EXPECT_EQ(v.target_type(), v1::COLUMN_TYPE_NUMERIC);
+    ASSERT_EQ(v.inputs_size(), 2);
+    EXPECT_EQ(v.inputs(0).name(), "x");
+    EXPECT_EQ(v.inputs(0).type(), v1::COLUMN_TYPE_NUMERIC);
+    EXPECT_EQ(v.inputs(1).name(), "color");
+    EXPECT_EQ(v.inputs(1).type(), v1::COLUMN_TYPE_CATEGORICAL);
+    EXPECT_EQ(v.optimizer(), "sgd");
+    EXPECT_EQ(v.rows_total(), 60);
+    EXPECT_THAT(v.data_checksum(), ::testing::StartsWith("crc32c:"));
+    EXPECT_EQ(v.data_checksum().size(), 15u);
+    EXPECT_GT(v.hyperparameters_size(), 0);
+  }
+  // ListModels.
+  {
+    grpc::ClientContext ctx;
+    v1::ListModelsResponse resp;
+    ASSERT_TRUE(stub_->ListModels(&ctx, v1::ListModelsRequest(), &resp).ok());
+    ASSERT_EQ(resp.models_size(), 1);
+    EXPECT_EQ(resp.models(0).name(), "prices");
+    EXPECT_EQ(resp.models(0).latest_version(), 1);
+    EXPECT_EQ(resp.models(0).num_versions(), 1);
+    EXPECT_EQ(resp.models(0).kind(), "linear_regression");
+    EXPECT_EQ(resp.models(0).target(), "y");
+  }
+  // DeleteModel.
+  {
+    grpc::ClientContext ctx;
+    v1::DeleteModelRequest req;
+    req.set_name("prices");
+    v1::DeleteModelResponse resp;
+    ASSERT_TRUE(stub_->DeleteModel(&ctx, req, &resp).ok());
+    EXPECT_THAT(resp.deleted_versions(), ElementsAre(1));
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::GetModelRequest req;
+    req.set_name("prices");
+    v1::ModelInfo info;
+    EXPECT_EQ(stub_->GetModel(&ctx, req, &info).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+}
+
+TEST_F(ServiceTest, NotFound) {
+  grpc::ClientContext c1;
+  v1::PredictRequest p;
+  p.set_name("nobody");
+  *p.mutable_rows() = LinearRows(2);
+  v1::PredictResponse pr;
+  EXPECT_EQ(stub_->Predict(&c1, p, &pr).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  grpc::ClientContext c2;
+  v1::DeleteModelRequest d;
+  d.set_name("nobody");
+  v1::DeleteModelResponse dr;
+  EXPECT_EQ(stub_->DeleteModel(&c2, d, &dr).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  grpc::ClientContext c3;
+  v1::GetJobRequest g;
+  g.set_job_id("no-such-job");
+  v1::Job j;
+  EXPECT_EQ(stub_->GetJob(&c3, g, &j).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  grpc::ClientContext c4;
+  v1::WatchJobRequest w;
+  w.set_job_id("no-such-job");
+  auto reader = stub_->WatchJob(&c4, w);
+  v1::TrainEvent e;
+  EXPECT_FALSE(reader->Read(&e));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ServiceTest, InvalidRequestsAreRejectedBeforeAnyJob) {
+  v1::TrainRequest bad_name = LinearRequest(".hidden");
+  Stream s = Train(bad_name);
+  EXPECT_EQ(s.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.status.error_message(), HasSubstr("name"));
+  EXPECT_TRUE(s.events.empty());
+
+  v1::TrainRequest no_data = LinearRequest("m");
+  no_data.clear_data();
+  s = Train(no_data);
+  EXPECT_EQ(s.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(s.events.empty());
+
+  v1::TrainRequest combo = LinearRequest("m");
+  combo.mutable_options()->set_task(v1::TASK_REGRESSION);
+  combo.mutable_options()->set_model(v1::MODEL_TYPE_LOGISTIC);
+  s = Train(combo);
+  EXPECT_EQ(s.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(s.events.empty());
+
+  v1::TrainRequest path = LinearRequest("m");
+  path.mutable_data()->set_path("x.csv");
+  s = Train(path);
+  EXPECT_EQ(s.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(s.status.error_message(), HasSubstr("--data-dir"));
+
+  grpc::ClientContext ctx;
+  v1::ListJobsResponse jobs;
+  ASSERT_TRUE(stub_->ListJobs(&ctx, v1::ListJobsRequest(), &jobs).ok());
+  EXPECT_EQ(jobs.jobs_size(), 0);
+
+  grpc::ClientContext c2;
+  v1::EvaluateRequest ev;
+  ev.set_name("m");
+  ev.set_version(-1);
+  *ev.mutable_data()->mutable_rows() = LinearRows(2);
+  v1::EvaluateResponse er;
+  EXPECT_EQ(stub_->Evaluate(&c2, ev, &er).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  grpc::ClientContext c3;
+  v1::PredictRequest p;
+  p.set_name("m");
+  v1::PredictResponse pr;
+  EXPECT_EQ(stub_->Predict(&c3, p, &pr).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(ServiceTest, BadDataNamesRowAndColumn) {
+  // A failing job: accepted, then failed; the RPC ends with its code.
+  v1::TrainRequest no_target = LinearRequest("m");
+  no_target.mutable_options()->set_target("price");
+  Stream s = Train(no_target);
+  EXPECT_EQ(s.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.status.error_message(), HasSubstr("'price'"));
+  ASSERT_EQ(s.events.size(), 2u);
+  EXPECT_TRUE(s.events[0].has_accepted());
+  ASSERT_TRUE(s.events[1].has_failed());
+  EXPECT_EQ(s.events[1].failed().code(), 3);
+
+  v1::TrainRequest ragged = LinearRequest("m");
+  ragged.mutable_data()
+      ->mutable_rows()
+      ->mutable_rows(4)
+      ->mutable_values()
+      ->RemoveLast();
+  s = Train(ragged);
+  EXPECT_EQ(s.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.status.error_message(), HasSubstr("row 4"));
+
+  ASSERT_TRUE(Train(LinearRequest("m")).status.ok());
+  grpc::ClientContext ctx;
+  v1::PredictRequest p;
+  p.set_name("m");
+  *p.mutable_rows() = LinearRows(3);
+  p.mutable_rows()->mutable_rows(2)->mutable_values(0)->set_text("abc");
+  v1::PredictResponse pr;
+  grpc::Status st = stub_->Predict(&ctx, p, &pr);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(st.error_message(),
+            "row 2, column 'x': expected a number, got 'abc'");
+
+  grpc::ClientContext c2;
+  v1::PredictRequest missing;
+  missing.set_name("m");
+  missing.set_csv("x\n1\n");
+  st = stub_->Predict(&c2, missing, &pr);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(), HasSubstr("color"));
+}
+
+TEST_F(ServiceTest, CancelledJobLeavesNoVersion) {
+  v1::TrainRequest req = SlowRequest("slow");
+  grpc::ClientContext ctx;
+  auto reader = stub_->Train(&ctx, req);
+  v1::TrainEvent e;
+  ASSERT_TRUE(reader->Read(&e));
+  ASSERT_TRUE(e.has_accepted());
+  const std::string job_id = e.job_id();
+  ASSERT_TRUE(reader->Read(&e));  // running: the first epoch
+  ASSERT_TRUE(e.has_epoch());
+
+  grpc::ClientContext cancel_ctx;
+  v1::CancelJobRequest cancel;
+  cancel.set_job_id(job_id);
+  v1::Job job;
+  ASSERT_TRUE(stub_->CancelJob(&cancel_ctx, cancel, &job).ok());
+  EXPECT_EQ(job.job_id(), job_id);
+
+  v1::TrainEvent last;
+  while (reader->Read(&e)) last = e;
+  grpc::Status st = reader->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::CANCELLED);
+  ASSERT_TRUE(last.has_failed());
+  EXPECT_EQ(last.failed().code(), 1);
+
+  grpc::ClientContext get_ctx;
+  v1::GetJobRequest get;
+  get.set_job_id(job_id);
+  ASSERT_TRUE(stub_->GetJob(&get_ctx, get, &job).ok());
+  EXPECT_EQ(job.state(), v1::JOB_STATE_CANCELLED);
+  EXPECT_EQ(job.version(), 0);
+
+  grpc::ClientContext model_ctx;
+  v1::GetModelRequest gm;
+  gm.set_name("slow");
+  v1::ModelInfo info;
+  EXPECT_EQ(stub_->GetModel(&model_ctx, gm, &info).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/models/slow/1/model.msm"));
+
+  grpc::ClientContext again_ctx;
+  EXPECT_EQ(stub_->CancelJob(&again_ctx, cancel, &job).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(ServiceTest, RestartStillServesTheModel) {
+  ASSERT_TRUE(Train(LinearRequest("kept")).status.ok());
+  v1::PredictRequest p;
+  p.set_name("kept");
+  *p.mutable_rows() = LinearRows(4);
+  v1::PredictResponse before;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->Predict(&ctx, p, &before).ok());
+  }
+  server_->Shutdown(absl::Seconds(1));
+  stub_.reset();
+  server_.reset();
+  StartServer();
+  EXPECT_EQ(server_->load_report().loaded, 1);
+  v1::PredictResponse after;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub_->Predict(&ctx, p, &after).ok());
+  ASSERT_EQ(after.predictions_size(), 4);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(after.predictions(i).value(), before.predictions(i).value());
+  }
+  // A new version continues the numbering.
+  Stream s = Train(LinearRequest("kept"));
+  ASSERT_TRUE(s.status.ok());
+  EXPECT_EQ(s.events.back().result().version(), 2);
+}
+
+TEST_F(ServiceTest, UploadThenTrainWithUploadId) {
+  const std::string csv = LinearCsv(50);
+  grpc::ClientContext ctx;
+  v1::UploadResponse resp;
+  auto writer = stub_->UploadDataset(&ctx, &resp);
+  v1::UploadChunk chunk;
+  const size_t half = csv.size() / 2;
+  chunk.set_data(csv.substr(0, half));
+  ASSERT_TRUE(writer->Write(chunk));
+  chunk.set_data(csv.substr(half));
+  ASSERT_TRUE(writer->Write(chunk));
+  ASSERT_TRUE(writer->WritesDone());
+  grpc::Status st = writer->Finish();
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.upload_id().size(), 32u);
+  EXPECT_EQ(resp.bytes(), static_cast<int64_t>(csv.size()));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/models/.uploads/" +
+                                      resp.upload_id() + ".csv"));
+
+  v1::TrainRequest req;
+  req.set_name("uploaded");
+  req.mutable_data()->set_upload_id(resp.upload_id());
+  req.mutable_options()->set_target("y");
+  Stream s = Train(req);
+  ASSERT_TRUE(s.status.ok()) << s.status.error_message();
+  ASSERT_TRUE(s.events.back().has_result());
+  EXPECT_EQ(s.events.back().result().version(), 1);
+  EXPECT_EQ(s.events.back().result().rows_train() +
+                s.events.back().result().rows_validation(),
+            50);
+
+  v1::TrainRequest unknown = req;
+  unknown.mutable_data()->set_upload_id(std::string(32, '0'));
+  s = Train(unknown);
+  EXPECT_EQ(s.status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(s.events.empty());
+}
+
+TEST_F(ServiceTest, ShutdownCancelsRunningTraining) {
+  grpc::ClientContext ctx;
+  auto reader = stub_->Train(&ctx, SlowRequest("slow"));
+  v1::TrainEvent e;
+  ASSERT_TRUE(reader->Read(&e));
+  ASSERT_TRUE(e.has_accepted());
+  ASSERT_TRUE(reader->Read(&e));
+  ASSERT_TRUE(e.has_epoch());
+  const absl::Time start = absl::Now();
+  std::thread stop([this] { server_->Shutdown(absl::Seconds(5)); });
+  v1::TrainEvent last;
+  while (reader->Read(&e)) last = e;
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(last.has_failed());
+  stop.join();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(4));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/models/slow/1/model.msm"));
+}
+
+}  // namespace
+}  // namespace modelserver::server
