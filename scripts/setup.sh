@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libeigen3-dev libabsl-dev libfast-float-dev libcli11-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  python3
   libgtest-dev libgmock-dev googletest libbenchmark-dev
 )
 

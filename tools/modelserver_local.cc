@@ -225,7 +225,7 @@ absl::Status RunPredict(const Flags& f) {
   for (size_t i = 0; i < p.classes.size(); ++i) {
     std::printf("%s", m.class_labels[p.classes[i]].c_str());
     for (Eigen::Index c = 0; c < p.probabilities.cols(); ++c) {
-      std::printf(",%.6f", p.probabilities(i, c));
+      std::printf(",%.17g", p.probabilities(i, c));
     }
     std::printf("\n");
   }

@@ -1,0 +1,59 @@
+// File: client/commands.h
+// The modelctl commands, each against a connected ModelService stub. Each
+// returns the process exit code: 0 on success; 1 when the server (or a local
+// file) reports an error, printed to `err` as "modelctl: CODE: message";
+// 2 for a usage error found before any call. With `json`, stdout gets
+// exactly one JSON object; progress goes to `err` only when `progress`.
+#ifndef MODELSERVER_CLIENT_COMMANDS_H_
+#define MODELSERVER_CLIENT_COMMANDS_H_
+
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "client/train_flags.h"
+#include "grpcpp/grpcpp.h"
+#include "modelserver/v1/model_service.grpc.pb.h"
+
+namespace modelserver::client {
+
+struct Context {
+  std::unique_ptr<v1::ModelService::Stub> stub;
+  bool json = false;
+  bool progress = false;  // redraw progress lines on `err` (a terminal)
+  std::ostream* out = nullptr;
+  std::ostream* err = nullptr;
+  // Files up to this size travel inline in the request; bigger ones go
+  // through UploadDataset in chunks of `upload_chunk_bytes`.
+  int64_t inline_limit_bytes = 4 << 20;
+  int64_t upload_chunk_bytes = 1 << 20;
+  // Predict sends CSV batches of about this size.
+  int64_t predict_batch_bytes = 4 << 20;
+};
+
+// A channel to `address` (insecure) with no client-side message size cap.
+std::shared_ptr<grpc::Channel> Connect(const std::string& address);
+
+struct DataFlags {
+  std::string path;                // CSV file
+  std::vector<std::string> types;  // "COLUMN=numeric|categorical|date"
+};
+
+int Train(Context& c, const std::string& name, const DataFlags& data,
+          const TrainFlags& flags, bool detach);
+int Evaluate(Context& c, const std::string& name, int64_t version,
+             const DataFlags& data);
+int Predict(Context& c, const std::string& name, int64_t version,
+            const std::string& path, const std::string& output);
+int List(Context& c);
+int Get(Context& c, const std::string& name, int64_t version);
+int Delete(Context& c, const std::string& name, int64_t version);
+int Jobs(Context& c);
+int Watch(Context& c, const std::string& job_id);
+int Cancel(Context& c, const std::string& job_id);
+
+}  // namespace modelserver::client
+
+#endif  // MODELSERVER_CLIENT_COMMANDS_H_

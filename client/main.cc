@@ -1,0 +1,175 @@
+// modelctl: the command-line client of modelserver (docs/cli.md).
+//
+//   modelctl [--server HOST:PORT] [--json] COMMAND ...
+//
+// Exit status: 0 success; 1 the server or a file reported an error (the
+// message is on stderr); 2 usage error.
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "client/commands.h"
+#include "client/train_flags.h"
+
+namespace modelserver::client {
+namespace {
+
+// Binds an optional flag: `out` is set only when the flag is given.
+template <typename T>
+struct Optional {
+  T value{};
+  CLI::Option* option = nullptr;
+  std::optional<T> get() const {
+    return option != nullptr && option->count() > 0 ? std::optional<T>(value)
+                                                    : std::nullopt;
+  }
+};
+
+template <typename T>
+CLI::Option* AddOptional(CLI::App* app, const std::string& name, Optional<T>* o,
+                         const std::string& help) {
+  o->option = app->add_option(name, o->value, help);
+  return o->option;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"modelctl: train, evaluate and predict with a modelserver"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global flags may follow the command
+  const char* env_server = std::getenv("MODELCTL_SERVER");
+  std::string server = env_server != nullptr ? env_server : "127.0.0.1:50051";
+  bool json = false;
+  bool no_progress = false;
+  app.add_option("--server", server,
+                 "modelserver address (default $MODELCTL_SERVER or "
+                 "127.0.0.1:50051)");
+  app.add_flag("--json", json, "print one JSON object on stdout");
+  app.add_flag("--no-progress", no_progress,
+               "no progress bars (they are drawn only on a terminal)");
+
+  std::string name, data, output, job_id;
+  int64_t version = 0;
+  std::vector<std::string> types;
+  TrainFlags tf;
+  Optional<int> epochs, batch_size, patience, max_levels;
+  Optional<double> learning_rate, l1, l2, validation_split, momentum;
+  Optional<uint64_t> seed;
+  bool detach = false;
+
+  CLI::App* train = app.add_subcommand("train", "train a new model version");
+  train->add_option("--name", name, "model name")->required();
+  train->add_option("--data", data, "training CSV file")->required();
+  train->add_option("--target", tf.target, "column to predict")->required();
+  train->add_option("--task", tf.task,
+                    "regression|classification "
+                    "(default: from the target column)");
+  train->add_option("--model", tf.model,
+                    "linear|logistic|mlp (default: linear for regression, "
+                    "logistic for classification)");
+  train->add_option("--optimizer", tf.optimizer,
+                    "exact|lbfgs|sgd|adam (default: the best for the model)");
+  AddOptional(train, "--epochs", &epochs, "training epochs");
+  AddOptional(train, "--batch-size", &batch_size, "mini-batch size");
+  AddOptional(train, "--learning-rate", &learning_rate, "step size");
+  AddOptional(train, "--l1", &l1, "L1 penalty");
+  AddOptional(train, "--l2", &l2, "L2 penalty");
+  train->add_option("--hidden", tf.hidden, "MLP hidden layers, e.g. 64,32");
+  train->add_option("--activation", tf.activation, "relu|tanh|sigmoid");
+  AddOptional(train, "--validation-split", &validation_split,
+              "fraction of rows held out for validation");
+  AddOptional(train, "--early-stopping-patience", &patience,
+              "epochs without validation improvement before stopping");
+  AddOptional(train, "--seed", &seed, "random seed");
+  AddOptional(train, "--momentum", &momentum, "SGD momentum");
+  train->add_flag("--nesterov", tf.nesterov, "Nesterov momentum (SGD)");
+  train->add_option("--features", tf.features,
+                    "columns to use, e.g. a,b,c (default: all but the target)");
+  train->add_option("--scaling", tf.scaling, "standard|minmax|none");
+  train->add_option("--numeric-impute", tf.numeric_impute,
+                    "mean|median|most_frequent|constant");
+  train->add_option("--categorical-impute", tf.categorical_impute,
+                    "most_frequent|constant");
+  train->add_option("--outliers", tf.outliers, "none|quantile|zscore");
+  AddOptional(train, "--max-levels", &max_levels,
+              "one-hot columns per categorical column");
+  train->add_option("--type", types,
+                    "column type override COLUMN=numeric|categorical|date "
+                    "(repeatable)");
+  train->add_flag("--detach", detach,
+                  "print the job id and return; the job keeps running");
+
+  CLI::App* evaluate =
+      app.add_subcommand("evaluate", "score a model on labelled data");
+  evaluate->add_option("--name", name, "model name")->required();
+  evaluate->add_option("--version", version, "version (default: latest)");
+  evaluate->add_option("--data", data, "labelled CSV file")->required();
+  evaluate->add_option("--type", types, "column type override (repeatable)");
+
+  CLI::App* predict = app.add_subcommand("predict", "predict rows of a CSV");
+  predict->add_option("--name", name, "model name")->required();
+  predict->add_option("--version", version, "version (default: latest)");
+  predict->add_option("--data", data, "CSV file of raw rows")->required();
+  predict->add_option("--output", output,
+                      "write the input CSV with prediction columns appended");
+
+  CLI::App* list = app.add_subcommand("list", "list models");
+  CLI::App* get = app.add_subcommand("get", "show a model's versions");
+  get->add_option("name", name, "model name")->required();
+  get->add_option("--version", version, "only this version");
+  CLI::App* del = app.add_subcommand("delete", "delete a model or a version");
+  del->add_option("name", name, "model name")->required();
+  del->add_option("--version", version, "only this version (default: all)");
+  CLI::App* jobs = app.add_subcommand("jobs", "list training jobs");
+  CLI::App* watch = app.add_subcommand("watch", "follow a training job");
+  watch->add_option("job", job_id, "job id")->required();
+  CLI::App* cancel = app.add_subcommand("cancel", "cancel a training job");
+  cancel->add_option("job", job_id, "job id")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  tf.epochs = epochs.get();
+  tf.batch_size = batch_size.get();
+  tf.early_stopping_patience = patience.get();
+  tf.max_levels = max_levels.get();
+  tf.learning_rate = learning_rate.get();
+  tf.l1 = l1.get();
+  tf.l2 = l2.get();
+  tf.validation_split = validation_split.get();
+  tf.momentum = momentum.get();
+  tf.seed = seed.get();
+
+  Context c;
+  c.stub = v1::ModelService::NewStub(Connect(server));
+  c.json = json;
+  c.progress = !no_progress && isatty(STDERR_FILENO) == 1;
+  c.out = &std::cout;
+  c.err = &std::cerr;
+  const DataFlags data_flags{data, types};
+  if (*train) return Train(c, name, data_flags, tf, detach);
+  if (*evaluate) return Evaluate(c, name, version, data_flags);
+  if (*predict) return Predict(c, name, version, data, output);
+  if (*list) return List(c);
+  if (*get) return Get(c, name, version);
+  if (*del) return Delete(c, name, version);
+  if (*jobs) return Jobs(c);
+  if (*watch) return Watch(c, job_id);
+  if (*cancel) return Cancel(c, job_id);
+  return 2;
+}
+
+}  // namespace
+}  // namespace modelserver::client
+
+int main(int argc, char** argv) {
+  return modelserver::client::Main(argc, argv);
+}

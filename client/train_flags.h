@@ -1,0 +1,56 @@
+// File: client/train_flags.h
+// The `modelctl train` flags as typed values, and their conversion to
+// modelserver.v1.TrainOptions. Unset flags stay unset in the proto so that
+// the server applies its documented defaults (docs/training.md).
+#ifndef MODELSERVER_CLIENT_TRAIN_FLAGS_H_
+#define MODELSERVER_CLIENT_TRAIN_FLAGS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "modelserver/v1/model_service.pb.h"
+
+namespace modelserver::client {
+
+struct TrainFlags {
+  std::string target;
+  std::string task;       // "" | regression | classification
+  std::string model;      // "" | linear | logistic | mlp
+  std::string optimizer;  // "" | exact | lbfgs | sgd | adam
+  std::optional<int> epochs;
+  std::optional<int> batch_size;
+  std::optional<double> learning_rate;
+  std::optional<double> l1;
+  std::optional<double> l2;
+  std::string hidden;      // "64,32"
+  std::string activation;  // "" | relu | tanh | sigmoid
+  std::optional<double> validation_split;
+  std::optional<int> early_stopping_patience;
+  std::optional<uint64_t> seed;
+  std::optional<double> momentum;
+  bool nesterov = false;
+  std::string features;  // "a,b,c"
+  // Preprocessing; "" = the server's default.
+  std::string scaling;
+  std::string numeric_impute;
+  std::string categorical_impute;
+  std::string outliers;
+  std::optional<int> max_levels;
+};
+
+// INVALID_ARGUMENT naming the flag for an unknown enum name or a malformed
+// --hidden ("64,32": positive integers). Range checks are the server's.
+absl::StatusOr<v1::TrainOptions> BuildTrainOptions(const TrainFlags& flags);
+
+// "COLUMN=numeric|categorical|date" (--type, repeatable) into `out`.
+absl::Status AddColumnType(
+    absl::string_view spec,
+    google::protobuf::Map<std::string, v1::ColumnType>* out);
+
+}  // namespace modelserver::client
+
+#endif  // MODELSERVER_CLIENT_TRAIN_FLAGS_H_
