@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# One command from a fresh clone: installs what is needed, builds, and starts.
-# Until the gRPC server lands (issue 3) it runs the in-process demo: trains a
-# model on each shipped dataset into ./var/models and evaluates it.
+# One command from a fresh clone: installs what is needed, builds, and starts
+# the server on 127.0.0.1:50051 with the model directory ./var/models.
+# Environment: LISTEN (default 127.0.0.1:50051), MODEL_DIR (./var/models),
+# DATA_DIR (optional, enables server-side Dataset.path), BUILD_DIR, JOBS.
+# Extra arguments go to modelserver (see `modelserver --help`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bash scripts/build.sh --target modelserver-local
-MODEL_DIR=${MODEL_DIR:-./var/models}
-exec "${BUILD_DIR:-build}/tools/modelserver-local" demo \
-  --model-dir "$MODEL_DIR" --data-dir tests/data
+bash scripts/build.sh --target modelserver modelctl
+BUILD=${BUILD_DIR:-build}
+args=(--listen "${LISTEN:-127.0.0.1:50051}" --model-dir "${MODEL_DIR:-./var/models}")
+[ -n "${DATA_DIR:-}" ] && args+=(--data-dir "$DATA_DIR")
+echo "modelctl is $BUILD/client/modelctl; try: $BUILD/client/modelctl train --name iris --data tests/data/iris.csv --target species" >&2
+exec "$BUILD/server/modelserver" "${args[@]}" "$@"
