@@ -221,7 +221,12 @@ std::string TrainJson(const v1::TrainResult& r, absl::string_view job_id) {
   f["name"] = Text(r.name());
   f["version"] = Number(static_cast<double>(r.version()));
   f["job_id"] = Text(job_id);
-  f["metrics"] = Object(Metrics(r.validation_metrics()));
+  // "metrics": the validation rows' when there are any (an estimate of
+  // quality on new data), else the training rows'; "metrics_on" says which.
+  const bool validated = r.validation_metrics_size() > 0;
+  f["metrics"] = Object(
+      Metrics(validated ? r.validation_metrics() : r.train_metrics()));
+  f["metrics_on"] = Text(validated ? "validation" : "train");
   f["train_metrics"] = Object(Metrics(r.train_metrics()));
   f["epochs"] = Number(r.epochs());
   Value early;

@@ -39,6 +39,16 @@ int Main(int argc, char** argv) {
                  "training jobs running at once")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--training-threads", options.training_threads,
+                 "threads per training job for gradient passes and the Gram "
+                 "matrix (0 = every core)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
+  app.add_option("--training-niceness", options.training_niceness,
+                 "nice value of training threads (0-19), so that Predict "
+                 "wins the cores when both compete")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 19));
   app.add_option("--max-queued-trainings", options.max_queued_trainings,
                  "training jobs waiting to run; more are RESOURCE_EXHAUSTED")
       ->capture_default_str()

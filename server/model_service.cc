@@ -50,7 +50,7 @@ ColumnTypes SchemaTypes(const Artifact& artifact, bool with_target) {
 // JobManager thread; the request is shared with the job.
 absl::StatusOr<JobOutcome> RunTrainJob(
     const std::shared_ptr<const v1::TrainRequest>& request,
-    ModelRegistry* registry, const DataSource* data,
+    ModelRegistry* registry, const DataSource* data, int threads,
     const ProgressCallback& progress) {
   ASSIGN_OR_RETURN(Table table, data->Load(request->data()));
   const std::string& target_name = request->options().target();
@@ -63,6 +63,7 @@ absl::StatusOr<JobOutcome> RunTrainJob(
   }
   ASSIGN_OR_RETURN(TrainSpec spec,
                    TrainSpecFromProto(request->options(), target->type()));
+  spec.threads = threads;
   ASSIGN_OR_RETURN(TrainResult result, Train(table, spec, progress));
   JobOutcome outcome;
   outcome.name = request->name();
@@ -131,9 +132,11 @@ grpc::Status ModelServiceImpl::Train(
   auto shared = std::make_shared<const v1::TrainRequest>(*request);
   ModelRegistry* registry = registry_;
   const DataSource* data = data_;
+  const int threads = training_threads_;
   absl::StatusOr<std::string> job_id = jobs_->Submit(
-      request->name(), [shared, registry, data](const ProgressCallback& p) {
-        return RunTrainJob(shared, registry, data, p);
+      request->name(),
+      [shared, registry, data, threads](const ProgressCallback& p) {
+        return RunTrainJob(shared, registry, data, threads, p);
       });
   if (!job_id.ok()) return ToGrpcStatus(job_id.status());
   return StreamJob(context, *job_id, writer);

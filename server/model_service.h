@@ -31,9 +31,15 @@ namespace modelserver::server {
 
 class ModelServiceImpl final : public v1::ModelService::Service {
  public:
+  // `training_threads`: TrainSpec::threads of every job (0 = every core).
   ModelServiceImpl(ModelRegistry* registry, JobManager* jobs,
-                   UploadStore* uploads, const DataSource* data)
-      : registry_(registry), jobs_(jobs), uploads_(uploads), data_(data) {}
+                   UploadStore* uploads, const DataSource* data,
+                   int training_threads = 0)
+      : registry_(registry),
+        jobs_(jobs),
+        uploads_(uploads),
+        data_(data),
+        training_threads_(training_threads) {}
 
   grpc::Status Train(grpc::ServerContext* context,
                      const v1::TrainRequest* request,
@@ -84,6 +90,7 @@ class ModelServiceImpl final : public v1::ModelService::Service {
   JobManager* jobs_;
   UploadStore* uploads_;
   const DataSource* data_;
+  const int training_threads_;
 };
 
 }  // namespace modelserver::server

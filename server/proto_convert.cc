@@ -417,7 +417,14 @@ absl::StatusOr<TrainSpec> TrainSpecFromProto(const v1::TrainOptions& o,
                               o.hidden_layers().end());
   }
   ASSIGN_OR_RETURN(spec.activation, ActivationFromProto(o.activation()));
-  if (o.has_validation_split()) spec.validation_fraction = o.validation_split();
+  if (o.has_validation_split()) {
+    if (!(o.validation_split() >= 0 && o.validation_split() <= 0.9)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("options.validation_split: must be in [0, 0.9], got ",
+                       o.validation_split()));
+    }
+    spec.validation_fraction = o.validation_split();
+  }
   if (o.has_early_stopping_patience()) {
     spec.early_stopping_patience = o.early_stopping_patience();
   }

@@ -36,11 +36,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
       std::make_unique<DataSource>(options.data_dir, server->uploads_.get());
   JobManager::Options job_options;
   job_options.max_concurrent = options.max_concurrent_trainings;
+  job_options.thread_niceness = options.training_niceness;
   job_options.max_queued = options.max_queued_trainings;
   ASSIGN_OR_RETURN(server->jobs_, JobManager::Create(job_options));
   server->service_ = std::make_unique<ModelServiceImpl>(
       server->registry_.get(), server->jobs_.get(), server->uploads_.get(),
-      server->data_.get());
+      server->data_.get(), options.training_threads);
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),

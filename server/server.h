@@ -36,6 +36,11 @@ struct ServerOptions {
   // Training jobs running at once, and waiting in the queue.
   int max_concurrent_trainings = 1;
   int max_queued_trainings = 64;
+  // Threads each training job uses for its data-parallel passes (0 = every
+  // core), and the nice value of training threads (0-19): serving threads
+  // win when both want a core.
+  int training_threads = 0;
+  int training_niceness = 10;
   // Largest gRPC message received or sent, in bytes.
   int64_t max_message_bytes = 64 << 20;
   // Largest UploadDataset upload, in bytes.

@@ -367,7 +367,11 @@ int Main(int argc, char** argv) {
   train
       ->add_option("--max-levels", f.max_levels, "one-hot columns per category")
       ->capture_default_str();
-  train->add_option("--validation-fraction", f.spec.validation_fraction)
+  train->add_option("--validation-fraction", f.spec.validation_fraction,
+                    "held out for validation (default 0.1 for sgd/adam, 0 "
+                    "for exact/lbfgs)");
+  train->add_option("--threads", f.spec.threads,
+                    "training threads (0 = every core)")
       ->capture_default_str();
   train
       ->add_option("--patience", f.spec.early_stopping_patience,

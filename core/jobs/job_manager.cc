@@ -1,5 +1,8 @@
 #include "core/jobs/job_manager.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <deque>
 #include <exception>
 #include <map>
@@ -254,6 +257,12 @@ class JobManager::Impl {
   }
 
   void WorkerLoop() {
+    if (options_.thread_niceness > 0) {
+      // Per thread on Linux (the nice value is a thread attribute there);
+      // best effort: a failure leaves the thread at the process's priority.
+      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()),
+                  options_.thread_niceness);
+    }
     while (true) {
       std::shared_ptr<Job> job;
       JobFn fn;
@@ -351,6 +360,11 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(
         "job manager options must be at least 1: max_concurrent=",
         options.max_concurrent, ", max_queued=", options.max_queued,
         ", max_finished_jobs=", options.max_finished_jobs));
+  }
+  if (options.thread_niceness < 0 || options.thread_niceness > 19) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("thread_niceness must be in [0, 19], got ",
+                     options.thread_niceness));
   }
   auto impl = std::make_unique<Impl>(options);
   impl->Start();

@@ -87,9 +87,14 @@ class JobManager {
     int max_queued = 64;
     // Finished jobs kept for Get/List/Watch. Default 256.
     int max_finished_jobs = 256;
+    // Nice value (0 = unchanged, up to 19) that each pool thread gives
+    // itself on Linux before running jobs; the threads a job starts inherit
+    // it. A positive value lets the scheduler favour serving threads over
+    // training when they compete for cores. Default 0.
+    int thread_niceness = 0;
   };
 
-  // INVALID_ARGUMENT for options < 1.
+  // INVALID_ARGUMENT for options < 1 (thread_niceness outside [0, 19]).
   static absl::StatusOr<std::unique_ptr<JobManager>> Create(Options options);
   // Shutdown(/*cancel_running=*/true) if not done yet.
   ~JobManager();

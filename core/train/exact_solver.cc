@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <vector>
 
 #include "Eigen/Cholesky"
 #include "Eigen/QR"
@@ -34,7 +36,8 @@ absl::Status CheckFinite(const Eigen::Ref<const Eigen::MatrixXd>& m,
 }  // namespace
 
 absl::StatusOr<Eigen::VectorXd> SolveLinearLeastSquares(
-    const Eigen::MatrixXd& x, const Eigen::VectorXd& y, double l2) {
+    const Eigen::MatrixXd& x, const Eigen::VectorXd& y, double l2,
+    ThreadPool* pool) {
   if (!(l2 >= 0.0) || !std::isfinite(l2)) {
     return absl::InvalidArgumentError(
         absl::StrCat("l2 must be finite and >= 0, got ", l2));
@@ -53,16 +56,65 @@ absl::StatusOr<Eigen::VectorXd> SolveLinearLeastSquares(
 
   const Eigen::Index n = x.rows();
   const Eigen::Index d = x.cols();
-  const Eigen::RowVectorXd x_mean = x.colwise().mean();
-  const double y_mean = y.mean();
-  const Eigen::MatrixXd xc = x.rowwise() - x_mean;
-  const Eigen::VectorXd yc = y.array() - y_mean;
   const double ridge = static_cast<double>(n) * l2;
+  // Split the rows into parts (one per thread, none smaller than kMinRows)
+  // and each part into cache-sized blocks.
+  constexpr Eigen::Index kMinRows = 1024;
+  const int parts = static_cast<int>(std::clamp<Eigen::Index>(
+      n / kMinRows, 1, pool != nullptr ? pool->num_threads() : 1));
+  auto part_begin = [&](int p) { return n * p / parts; };
+  const Eigen::Index block_rows =
+      std::max<Eigen::Index>(256, (Eigen::Index{1} << 16) / d);
 
-  Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(d, d);
-  gram.selfadjointView<Eigen::Lower>().rankUpdate(xc.transpose());
+  // Column means, summed per part then combined in part order.
+  std::vector<Eigen::RowVectorXd> sums(parts);
+  std::vector<double> y_sums(parts);
+  auto run = [&](const std::function<void(int)>& fn) {
+    if (pool != nullptr) {
+      pool->Run(fn, parts);
+    } else {
+      for (int p = 0; p < parts; ++p) fn(p);
+    }
+  };
+  run([&](int p) {
+    const Eigen::Index lo = part_begin(p), len = part_begin(p + 1) - lo;
+    sums[p] = x.middleRows(lo, len).colwise().sum();
+    y_sums[p] = y.segment(lo, len).sum();
+  });
+  Eigen::RowVectorXd x_mean = Eigen::RowVectorXd::Zero(d);
+  double y_mean = 0.0;
+  for (int p = 0; p < parts; ++p) {
+    x_mean += sums[p];
+    y_mean += y_sums[p];
+  }
+  x_mean /= static_cast<double>(n);
+  y_mean /= static_cast<double>(n);
+
+  // Gram matrix and right-hand side of the centred problem.
+  std::vector<Eigen::MatrixXd> grams(parts);
+  std::vector<Eigen::VectorXd> rhss(parts);
+  run([&](int p) {
+    Eigen::MatrixXd& g = grams[p];
+    g = Eigen::MatrixXd::Zero(d, d);
+    rhss[p] = Eigen::VectorXd::Zero(d);
+    Eigen::MatrixXd xc;
+    Eigen::VectorXd yc;
+    for (Eigen::Index lo = part_begin(p), hi = part_begin(p + 1); lo < hi;
+         lo += block_rows) {
+      const Eigen::Index len = std::min(block_rows, hi - lo);
+      xc = x.middleRows(lo, len).rowwise() - x_mean;
+      yc = y.segment(lo, len).array() - y_mean;
+      g.selfadjointView<Eigen::Lower>().rankUpdate(xc.transpose());
+      rhss[p].noalias() += xc.transpose() * yc;
+    }
+  });
+  Eigen::MatrixXd gram = std::move(grams[0]);
+  Eigen::VectorXd rhs = std::move(rhss[0]);
+  for (int p = 1; p < parts; ++p) {
+    gram.triangularView<Eigen::Lower>() += grams[p];
+    rhs += rhss[p];
+  }
   gram.diagonal().array() += ridge;
-  const Eigen::VectorXd rhs = xc.transpose() * yc;
 
   Eigen::VectorXd w;
   const Eigen::LLT<Eigen::MatrixXd, Eigen::Lower> llt(gram);
@@ -73,9 +125,9 @@ absl::StatusOr<Eigen::VectorXd> SolveLinearLeastSquares(
     // equations are the ones above; minimum norm when rank-deficient.
     const Eigen::Index rows = ridge > 0.0 ? n + d : n;
     Eigen::MatrixXd a(rows, d);
-    a.topRows(n) = xc;
+    a.topRows(n) = x.rowwise() - x_mean;
     Eigen::VectorXd b = Eigen::VectorXd::Zero(rows);
-    b.head(n) = yc;
+    b.head(n) = y.array() - y_mean;
     if (ridge > 0.0) {
       a.bottomRows(d) = std::sqrt(ridge) * Eigen::MatrixXd::Identity(d, d);
     }

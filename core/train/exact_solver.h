@@ -19,23 +19,30 @@
 // 1e-12, relative to the largest are treated as zero). The bias is then
 // mean(y) - mean(x) . w.
 //
-// Cost: O(n d^2) time, O(n d + d^2) memory (a centred copy of x).
+// Cost: O(n d^2) time. Memory O(d^2) besides x: the Gram matrix is
+// accumulated from centred blocks of rows that fit in cache; only the
+// ill-conditioned fallback makes a centred O(n d) copy.
+// With `pool`, the rows are split into pool->num_threads() contiguous parts
+// whose Gram matrices are summed in part order (deterministic for a given
+// thread count).
 //
 // Errors: INVALID_ARGUMENT for l2 < 0 or not finite, x with no rows or no
 // columns, y.size() != x.rows(), or a non-finite value in x or y (naming its
 // row and column).
 //
-// Thread-safety: a pure function.
+// Thread-safety: a pure function (the pool must not be used concurrently).
 #ifndef MODELSERVER_CORE_TRAIN_EXACT_SOLVER_H_
 #define MODELSERVER_CORE_TRAIN_EXACT_SOLVER_H_
 
 #include "Eigen/Core"
 #include "absl/status/statusor.h"
+#include "core/util/parallel.h"
 
 namespace modelserver {
 
 absl::StatusOr<Eigen::VectorXd> SolveLinearLeastSquares(
-    const Eigen::MatrixXd& x, const Eigen::VectorXd& y, double l2);
+    const Eigen::MatrixXd& x, const Eigen::VectorXd& y, double l2,
+    ThreadPool* pool = nullptr);
 
 }  // namespace modelserver
 

@@ -1,5 +1,6 @@
 #include "core/train/model_objective.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -10,17 +11,30 @@
 namespace modelserver {
 
 ModelObjective::ModelObjective(const Model& model, const Eigen::MatrixXd& x,
-                               const Eigen::MatrixXd& y, double l1, double l2)
+                               const Eigen::MatrixXd& y, double l1, double l2,
+                               ThreadPool* pool)
     : model_(model),
       x_(x),
       y_(y),
       l1_(l1),
       l2_(l2),
-      mask_(model.PenaltyMask()) {}
+      mask_(model.PenaltyMask()),
+      pool_(pool),
+      // About 512 KiB of x per block: it stays in cache between the forward
+      // and the backward product.
+      block_rows_(std::max<Eigen::Index>(
+          256, (Eigen::Index{1} << 16) / std::max<Eigen::Index>(1, x.cols()))) {
+  const int parts = pool_ != nullptr ? pool_->num_threads() : 1;
+  batch_x_.resize(parts);
+  batch_y_.resize(parts);
+  part_gradient_.resize(parts);
+  part_scratch_.resize(parts);
+  part_loss_.resize(parts);
+}
 
 absl::StatusOr<std::unique_ptr<ModelObjective>> ModelObjective::Create(
     const Model& model, const Eigen::MatrixXd& x, const Eigen::MatrixXd& y,
-    double l1, double l2) {
+    double l1, double l2, ThreadPool* pool) {
   if (x.rows() == 0) {
     return absl::InvalidArgumentError("no training examples (x has 0 rows)");
   }
@@ -46,7 +60,7 @@ absl::StatusOr<std::unique_ptr<ModelObjective>> ModelObjective::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("l2 must be finite and >= 0, got ", l2));
   }
-  return std::make_unique<ModelObjective>(model, x, y, l1, l2);
+  return std::make_unique<ModelObjective>(model, x, y, l1, l2, pool);
 }
 
 double ModelObjective::AddL2(const Eigen::VectorXd& w, double value,
@@ -59,32 +73,109 @@ double ModelObjective::AddL2(const Eigen::VectorXd& w, double value,
   return value;
 }
 
+int ModelObjective::PartsFor(int64_t rows) const {
+  if (pool_ == nullptr) return 1;
+  const int64_t work = rows * std::max<int64_t>(1, num_parameters());
+  return static_cast<int>(std::clamp<int64_t>(
+      std::min(work / kMinWorkPerPart, rows), 1, pool_->num_threads()));
+}
+
+double ModelObjective::BlockedLoss(const Eigen::VectorXd& w,
+                                   const Eigen::MatrixXd& x,
+                                   const Eigen::MatrixXd& y, Eigen::Index begin,
+                                   Eigen::Index end, Eigen::VectorXd* gradient,
+                                   Eigen::VectorXd* scratch) const {
+  const Eigen::Index n = end - begin;
+  if (n <= block_rows_) {
+    return model_.Loss(w, x.middleRows(begin, n), y.middleRows(begin, n),
+                       gradient);
+  }
+  double value = 0.0;
+  if (gradient != nullptr) *gradient = Eigen::VectorXd::Zero(w.size());
+  for (Eigen::Index lo = begin; lo < end; lo += block_rows_) {
+    const Eigen::Index len = std::min(block_rows_, end - lo);
+    const double weight = static_cast<double>(len) / static_cast<double>(n);
+    value += weight * model_.Loss(w, x.middleRows(lo, len),
+                                  y.middleRows(lo, len),
+                                  gradient != nullptr ? scratch : nullptr);
+    if (gradient != nullptr) *gradient += weight * *scratch;
+  }
+  return value;
+}
+
+// Sums the parts' losses (and gradients), weighted by their rows.
+double ModelObjective::Combine(int parts, int64_t n,
+                               Eigen::VectorXd* gradient) const {
+  double value = 0.0;
+  for (int p = 0; p < parts; ++p) {
+    const double weight =
+        static_cast<double>(PartEnd(n, parts, p) - PartBegin(n, parts, p)) /
+        static_cast<double>(n);
+    value += weight * part_loss_[p];
+    if (gradient == nullptr) continue;
+    if (p == 0) {
+      *gradient = weight * part_gradient_[0];
+    } else {
+      *gradient += weight * part_gradient_[p];
+    }
+  }
+  return value;
+}
+
 double ModelObjective::EvaluateBatch(const Eigen::VectorXd& w,
                                      absl::Span<const int64_t> rows,
                                      Eigen::VectorXd* gradient) {
-  const Eigen::Index n = static_cast<Eigen::Index>(rows.size());
-  // resize() keeps the storage when the size is unchanged.
-  batch_x_.resize(n, x_.cols());
-  batch_y_.resize(n, y_.cols());
-  // Column by column: contiguous writes, one strided gather per column.
-  for (Eigen::Index c = 0; c < x_.cols(); ++c) {
-    const double* src = x_.col(c).data();
-    double* dst = batch_x_.col(c).data();
-    for (Eigen::Index i = 0; i < n; ++i) dst[i] = src[rows[i]];
+  const int64_t n = static_cast<int64_t>(rows.size());
+  const int parts = PartsFor(n);
+  auto part = [&](int p) {
+    const int64_t lo = PartBegin(n, parts, p), len = PartEnd(n, parts, p) - lo;
+    Eigen::MatrixXd& bx = batch_x_[p];
+    Eigen::MatrixXd& by = batch_y_[p];
+    // resize() keeps the storage when the size is unchanged.
+    bx.resize(len, x_.cols());
+    by.resize(len, y_.cols());
+    // Column by column: contiguous writes, one strided gather per column.
+    for (Eigen::Index c = 0; c < x_.cols(); ++c) {
+      const double* src = x_.col(c).data();
+      double* dst = bx.col(c).data();
+      for (int64_t i = 0; i < len; ++i) dst[i] = src[rows[lo + i]];
+    }
+    for (Eigen::Index c = 0; c < y_.cols(); ++c) {
+      const double* src = y_.col(c).data();
+      double* dst = by.col(c).data();
+      for (int64_t i = 0; i < len; ++i) dst[i] = src[rows[lo + i]];
+    }
+    Eigen::VectorXd* g = gradient == nullptr ? nullptr
+                         : parts == 1        ? gradient
+                                             : &part_gradient_[p];
+    part_loss_[p] = model_.Loss(w, bx, by, g);
+  };
+  if (parts == 1) {
+    part(0);
+    return AddL2(w, part_loss_[0], gradient);
   }
-  for (Eigen::Index c = 0; c < y_.cols(); ++c) {
-    const double* src = y_.col(c).data();
-    double* dst = batch_y_.col(c).data();
-    for (Eigen::Index i = 0; i < n; ++i) dst[i] = src[rows[i]];
-  }
-  const double value = model_.Loss(w, batch_x_, batch_y_, gradient);
-  return AddL2(w, value, gradient);
+  pool_->Run(part, parts);
+  return AddL2(w, Combine(parts, n, gradient), gradient);
 }
 
 double ModelObjective::Evaluate(const Eigen::VectorXd& w,
                                 Eigen::VectorXd* gradient) {
-  const double value = model_.Loss(w, x_, y_, gradient);
-  return AddL2(w, value, gradient);
+  const int64_t n = x_.rows();
+  const int parts = PartsFor(n);
+  if (parts == 1) {
+    const double value =
+        BlockedLoss(w, x_, y_, 0, n, gradient, &part_scratch_[0]);
+    return AddL2(w, value, gradient);
+  }
+  pool_->Run(
+      [&](int p) {
+        part_loss_[p] = BlockedLoss(
+            w, x_, y_, PartBegin(n, parts, p), PartEnd(n, parts, p),
+            gradient != nullptr ? &part_gradient_[p] : nullptr,
+            &part_scratch_[p]);
+      },
+      parts);
+  return AddL2(w, Combine(parts, n, gradient), gradient);
 }
 
 }  // namespace modelserver

@@ -11,23 +11,32 @@
 // Ownership: the objective keeps references to `model`, `x` and `y`; all
 // three must outlive it and must not change while it is used. The model's
 // own parameters are never read or written: the optimizer passes `w`.
-// Evaluate works on `x` and `y` in place (no copy); EvaluateBatch gathers
-// the chosen rows into member buffers that are reused, so that it allocates
-// only when the batch size changes.
+// Evaluate works on `x` and `y` in place (no copy), in cache-sized blocks of
+// rows so that x is read from memory once per evaluation, not once per
+// matrix product; EvaluateBatch gathers the chosen rows into member buffers
+// that are reused, so that it allocates only when the batch size changes.
 //
-// Thread-safety: none (EvaluateBatch writes the buffers); one optimizer at a
-// time.
+// Parallelism: with a pool, the rows (of x, or of the batch) are split into
+// contiguous parts, one per thread, when there is enough work (rows times
+// parameters of at least kMinWorkPerPart per part); each part's loss and
+// gradient are computed on its own thread and combined, weighted by rows, in
+// part order. The result is deterministic for a given pool size; it differs
+// from the single-threaded one only by rounding.
+//
+// Thread-safety: none (the buffers are written); one optimizer at a time.
 #ifndef MODELSERVER_CORE_TRAIN_MODEL_OBJECTIVE_H_
 #define MODELSERVER_CORE_TRAIN_MODEL_OBJECTIVE_H_
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "Eigen/Core"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/model/model.h"
 #include "core/train/objective.h"
+#include "core/util/parallel.h"
 
 namespace modelserver {
 
@@ -35,14 +44,21 @@ class ModelObjective : public Objective {
  public:
   // REQUIRES: x.rows() == y.rows() > 0, x.cols() == model.num_inputs(),
   // y.cols() == model.num_outputs(), l1 >= 0, l2 >= 0 (Create checks these).
+  // `pool` may be null (single-threaded); it is not owned and must outlive
+  // the objective.
   ModelObjective(const Model& model, const Eigen::MatrixXd& x,
-                 const Eigen::MatrixXd& y, double l1, double l2);
+                 const Eigen::MatrixXd& y, double l1, double l2,
+                 ThreadPool* pool = nullptr);
 
   // Same after checking the REQUIRES clause: INVALID_ARGUMENT naming the
   // mismatched size or the bad penalty otherwise.
   static absl::StatusOr<std::unique_ptr<ModelObjective>> Create(
       const Model& model, const Eigen::MatrixXd& x, const Eigen::MatrixXd& y,
-      double l1, double l2);
+      double l1, double l2, ThreadPool* pool = nullptr);
+
+  // Multiply-adds (rows x parameters) below which a part is not worth a
+  // thread.
+  static constexpr int64_t kMinWorkPerPart = int64_t{1} << 17;
 
   int64_t num_examples() const override { return x_.rows(); }
   int64_t num_parameters() const override { return mask_.size(); }
@@ -61,6 +77,23 @@ class ModelObjective : public Objective {
   // Adds the L2 term to `value` and (when not null) `gradient`.
   double AddL2(const Eigen::VectorXd& w, double value,
                Eigen::VectorXd* gradient) const;
+  // How many parts `rows` rows are split into, and where part p of n rows
+  // starts and ends.
+  int PartsFor(int64_t rows) const;
+  static int64_t PartBegin(int64_t n, int parts, int p) {
+    return n * p / parts;
+  }
+  static int64_t PartEnd(int64_t n, int parts, int p) {
+    return n * (p + 1) / parts;
+  }
+  // The parts' losses (and gradients) combined, weighted by their rows.
+  double Combine(int parts, int64_t n, Eigen::VectorXd* gradient) const;
+  // Mean loss of the rows [begin, end) of `x`/`y` (and its gradient into
+  // `gradient` when not null), in blocks of block_rows_.
+  double BlockedLoss(const Eigen::VectorXd& w, const Eigen::MatrixXd& x,
+                     const Eigen::MatrixXd& y, Eigen::Index begin,
+                     Eigen::Index end, Eigen::VectorXd* gradient,
+                     Eigen::VectorXd* scratch) const;
 
   const Model& model_;
   const Eigen::MatrixXd& x_;
@@ -68,9 +101,14 @@ class ModelObjective : public Objective {
   const double l1_;
   const double l2_;
   const Eigen::VectorXd mask_;
-  // Gathered rows for EvaluateBatch, reused across calls.
-  Eigen::MatrixXd batch_x_;
-  Eigen::MatrixXd batch_y_;
+  ThreadPool* const pool_;
+  const Eigen::Index block_rows_;
+  // Per part: gathered rows for EvaluateBatch, gradients, scratch; reused.
+  std::vector<Eigen::MatrixXd> batch_x_;
+  std::vector<Eigen::MatrixXd> batch_y_;
+  std::vector<Eigen::VectorXd> part_gradient_;
+  std::vector<Eigen::VectorXd> part_scratch_;
+  std::vector<double> part_loss_;
 };
 
 }  // namespace modelserver

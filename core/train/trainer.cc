@@ -19,12 +19,14 @@
 #include "core/train/exact_solver.h"
 #include "core/train/model_objective.h"
 #include "core/util/crc32c.h"
+#include "core/util/parallel.h"
 #include "core/util/status_macros.h"
 
 namespace modelserver {
 namespace {
 
 constexpr int kMaxEpochs = 1000000;
+constexpr int kMaxThreads = 1024;
 constexpr int kMaxBatchSize = 1 << 24;
 
 // Shortest text that reads back as `v` ("3", "2.5", "1e+300").
@@ -61,6 +63,13 @@ TrainSpec ResolveDefaults(const TrainSpec& spec, const Table& table) {
   if (r.l1 < 0) r.l1 = 0;
   if (r.l2 < 0) r.l2 = r.kind == ModelKind::kLinearRegression ? 0.0 : 1e-4;
   if (!mlp) r.hidden_layers.clear();
+  if (r.validation_fraction == TrainSpec::kDefaultValidation) {
+    r.validation_fraction = r.optimizer == OptimizerKind::kSgd ||
+                                    r.optimizer == OptimizerKind::kAdam
+                                ? 0.1
+                                : 0.0;
+  }
+  if (r.threads == 0) r.threads = DefaultThreadCount();
   return r;
 }
 
@@ -270,6 +279,10 @@ absl::StatusOr<TrainResult> TrainImpl(
                                static_cast<int>(result.class_labels.size())));
 
   const bool has_validation = x_val.rows() > 0;
+  ThreadPool pool(spec.threads);
+  // The validation loss (no penalty) on the pool, in cache-sized blocks.
+  std::optional<ModelObjective> val_objective;
+  if (has_validation) val_objective.emplace(*model, x_val, y_val.y, 0, 0, &pool);
   const std::string metric_name = classifier ? "accuracy" : "r2";
   bool cancelled = false;
   auto report = [&](int epoch, double train_loss,
@@ -282,7 +295,7 @@ absl::StatusOr<TrainResult> TrainImpl(
     ev.validation_loss = std::numeric_limits<double>::quiet_NaN();
     ev.validation_metric = std::numeric_limits<double>::quiet_NaN();
     if (has_validation) {
-      ev.validation_loss = model->Loss(w, x_val, y_val.y, nullptr);
+      ev.validation_loss = val_objective->Evaluate(w, nullptr);
       ev.validation_metric =
           MainMetric(spec.kind, model->Forward(w, x_val), y_val);
     }
@@ -298,7 +311,7 @@ absl::StatusOr<TrainResult> TrainImpl(
   Eigen::VectorXd w = model->parameters();
   if (spec.optimizer == OptimizerKind::kExact) {
     ASSIGN_OR_RETURN(
-        w, SolveLinearLeastSquares(x_train, y_train.y.col(0), spec.l2));
+        w, SolveLinearLeastSquares(x_train, y_train.y.col(0), spec.l2, &pool));
     const double loss = model->Loss(w, x_train, y_train.y, nullptr);
     report(1, loss, w);
     result.epochs_run = 1;
@@ -316,7 +329,8 @@ absl::StatusOr<TrainResult> TrainImpl(
     double best_loss = std::numeric_limits<double>::infinity();
     Eigen::VectorXd best_w;
     int since_best = 0;
-    ModelObjective objective(*model, x_train, y_train.y, spec.l1, spec.l2);
+    ModelObjective objective(*model, x_train, y_train.y, spec.l1, spec.l2,
+                             &pool);
     EpochCallback callback = [&](int epoch, double loss,
                                  const Eigen::VectorXd& params) {
       auto [keep_going, val_loss] = report(epoch, loss, params);
@@ -401,9 +415,14 @@ absl::Status ValidateTrainSpec(const TrainSpec& spec) {
   if (std::isnan(spec.l2) || std::isinf(spec.l2)) {
     return bad("l2", "must be a finite number >= 0");
   }
-  if (!(spec.validation_fraction >= 0 && spec.validation_fraction <= 0.9)) {
+  if (!(spec.validation_fraction >= 0 && spec.validation_fraction <= 0.9) &&
+      spec.validation_fraction != TrainSpec::kDefaultValidation) {
     return bad("validation_fraction", absl::StrCat("must be in [0, 0.9], got ",
                                                    spec.validation_fraction));
+  }
+  if (spec.threads < 0 || spec.threads > kMaxThreads) {
+    return bad("threads", absl::StrCat("must be in [0, ", kMaxThreads,
+                                       "] (0 = all), got ", spec.threads));
   }
   if (spec.early_stopping_patience < 0) {
     return bad("early_stopping_patience", "must be >= 0 (0 disables)");

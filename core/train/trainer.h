@@ -70,14 +70,24 @@ struct TrainSpec {
   Activation activation = Activation::kRelu;
 
   // Fraction of the rows held out for validation, in [0, 0.9]. 0 disables
-  // validation (and early stopping).
-  double validation_fraction = 0.2;
+  // validation (and early stopping). kDefaultValidation: 0.1 for SGD and
+  // Adam (early stopping watches it), 0 for the exact solver and L-BFGS,
+  // which have no use for it and so train on every row (as scikit-learn's
+  // LinearRegression and LogisticRegression do).
+  static constexpr double kDefaultValidation = -1.0;
+  double validation_fraction = kDefaultValidation;
   // SGD/Adam: stop when the validation loss has not improved by more than
   // `min_delta` for `patience` epochs, and keep the best epoch's parameters.
   // 0 disables early stopping.
   int early_stopping_patience = 10;
   double early_stopping_min_delta = 1e-6;
   uint64_t seed = 42;
+
+  // Threads for the data-parallel parts of training (gradient passes, the
+  // Gram matrix); 0 = every hardware thread. Not part of the model: the
+  // result depends on it only through rounding (and is bit-identical for a
+  // given value).
+  int threads = 0;
 };
 
 // Checks the spec alone (not the data); INVALID_ARGUMENT naming the field.

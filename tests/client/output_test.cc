@@ -145,12 +145,14 @@ TEST(TrainJsonTest, KeysAndValues) {
   const Struct s = ParseJson(json);
   EXPECT_THAT(Keys(s),
               UnorderedElementsAre("name", "version", "job_id", "metrics",
-                                   "train_metrics", "epochs", "early_stopped",
+                                   "metrics_on", "train_metrics", "epochs",
+                                   "early_stopped",
                                    "training_seconds", "rows_train",
                                    "rows_validation", "rows_dropped"));
   EXPECT_EQ(Field(s, "name").string_value(), "prices");
   EXPECT_EQ(Field(s, "version").number_value(), 3);
   EXPECT_EQ(Field(s, "job_id").string_value(), "job-7");
+  EXPECT_EQ(Field(s, "metrics_on").string_value(), "validation");
   EXPECT_EQ(Field(s, "epochs").number_value(), 12);
   EXPECT_TRUE(Field(s, "early_stopped").bool_value());
   EXPECT_EQ(Field(s, "training_seconds").number_value(), 2.5);
@@ -168,6 +170,16 @@ TEST(TrainJsonTest, KeysAndValues) {
   EXPECT_THAT(Keys(train), UnorderedElementsAre("r2", "rmse"));
   EXPECT_EQ(Field(train, "r2").number_value(), 0.9);
   EXPECT_EQ(Field(train, "rmse").kind_case(), Value::kNullValue);
+}
+
+TEST(TrainJsonTest, WithoutValidationRowsMetricsAreTheTrainingOnes) {
+  v1::TrainResult r = SampleTrainResult();
+  r.clear_validation_metrics();
+  const Struct s = ParseJson(TrainJson(r, "job-7"));
+  EXPECT_EQ(Field(s, "metrics_on").string_value(), "train");
+  const Struct& metrics = Field(s, "metrics").struct_value();
+  EXPECT_THAT(Keys(metrics), UnorderedElementsAre("r2", "rmse"));
+  EXPECT_EQ(Field(metrics, "r2").number_value(), 0.9);
 }
 
 TEST(TrainJsonTest, NonFiniteMetricsPrintAsNull) {

@@ -1,5 +1,8 @@
 #include "core/jobs/job_manager.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <memory>
 #include <stdexcept>
@@ -94,6 +97,42 @@ TEST(JobManagerTest, RejectsBadOptions) {
     EXPECT_EQ(JobManager::Create(o).status().code(),
               absl::StatusCode::kInvalidArgument);
   }
+}
+
+TEST(JobManagerTest, RejectsNicenessOutsideTheRange) {
+  for (int nice : {-1, 20}) {
+    JobManager::Options o;
+    o.thread_niceness = nice;
+    EXPECT_EQ(JobManager::Create(o).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << nice;
+  }
+}
+
+TEST(JobManagerTest, JobsRunAtTheConfiguredNicenessAndTheirThreadsInheritIt) {
+  JobManager::Options o;
+  o.thread_niceness = 7;
+  auto m = JobManager::Create(o);
+  ASSERT_TRUE(m.ok()) << m.status();
+  const int process_nice = getpriority(PRIO_PROCESS, 0);
+  int job_nice = -100, child_nice = -100;
+  auto id = (*m)->Submit(
+      "n", [&](const ProgressCallback&) -> absl::StatusOr<JobOutcome> {
+        job_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+        std::thread child([&] {
+          child_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+        });
+        child.join();
+        return JobOutcome();
+      });
+  ASSERT_TRUE(id.ok()) << id.status();
+  AllEvents(**m, *id);
+  // The value is absolute; raising it needs no privilege.
+  if (process_nice <= 7) {
+    EXPECT_EQ(job_nice, 7);
+  }
+  EXPECT_EQ(child_nice, job_nice);
+  EXPECT_EQ(getpriority(PRIO_PROCESS, 0), process_nice);  // caller unchanged
 }
 
 TEST(JobManagerTest, RunsAJobAndReportsEventsInOrder) {

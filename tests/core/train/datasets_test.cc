@@ -35,6 +35,7 @@ TrainResult TrainOk(const Table& t, const TrainSpec& s) {
 TEST(DatasetsTest, DiabetesLinearRegression) {
   Table t = Load("diabetes.csv");
   TrainSpec s;
+  s.validation_fraction = 0.2;  // metrics on held-out rows
   s.kind = ModelKind::kLinearRegression;
   s.target = "progression";
   TrainResult r = TrainOk(t, s);
@@ -57,6 +58,7 @@ TEST(DatasetsTest, DiabetesMlpRegressor) {
 TEST(DatasetsTest, IrisSoftmaxRegression) {
   Table t = Load("iris.csv");
   TrainSpec s;
+  s.validation_fraction = 0.2;  // metrics on held-out rows
   s.kind = ModelKind::kLogisticRegression;
   s.target = "species";
   TrainResult r = TrainOk(t, s);
@@ -68,6 +70,7 @@ TEST(DatasetsTest, IrisSoftmaxRegression) {
 TEST(DatasetsTest, BreastCancerLogisticRegression) {
   Table t = Load("breast_cancer.csv");
   TrainSpec s;
+  s.validation_fraction = 0.2;  // metrics on held-out rows
   s.kind = ModelKind::kLogisticRegression;
   s.target = "diagnosis";
   TrainResult r = TrainOk(t, s);
@@ -88,6 +91,7 @@ TEST(DatasetsTest, BreastCancerMlpClassifier) {
 TEST(DatasetsTest, AirqualityDropsMissingTargetsAndImputesFeatures) {
   Table t = Load("airquality.csv");
   TrainSpec s;
+  s.validation_fraction = 0.2;  // metrics on held-out rows
   s.kind = ModelKind::kLinearRegression;
   s.target = "Ozone";
   TrainResult r = TrainOk(t, s);
@@ -99,6 +103,7 @@ TEST(DatasetsTest, AirqualityDropsMissingTargetsAndImputesFeatures) {
 TEST(DatasetsTest, MpgRegressionWithCategoricalColumns) {
   Table t = Load("mpg.csv");
   TrainSpec s;
+  s.validation_fraction = 0.2;  // metrics on held-out rows
   s.kind = ModelKind::kLinearRegression;
   s.target = "hwy";
   s.features = {"manufacturer", "displ", "year", "cyl",

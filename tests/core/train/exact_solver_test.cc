@@ -195,6 +195,29 @@ TEST(ExactSolverTest, SolutionIsTheModelObjectiveMinimum) {
   }
 }
 
+TEST(ExactSolverTest, ParallelBlockedGramEqualsTheSerialSolution) {
+  // 5000 rows x 20 columns: several row blocks and two parts. The answer is
+  // the same for any pool size up to rounding, and y = x.w + 3 exactly
+  // gives back w and the intercept.
+  Rng rng(5);
+  Eigen::MatrixXd x(5000, 20);
+  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = rng.Normal() + 2;
+  Eigen::VectorXd w_true(20);
+  for (int j = 0; j < 20; ++j) w_true[j] = j - 9.5;
+  const Eigen::VectorXd y = (x * w_true).array() + 3.0;
+  auto serial = SolveLinearLeastSquares(x, y, 0.0);
+  ASSERT_TRUE(serial.ok()) << serial.status();
+  EXPECT_TRUE(serial->head(20).isApprox(w_true, 1e-10));
+  EXPECT_NEAR((*serial)[20], 3.0, 1e-9);
+  for (int threads : {2, 3}) {
+    ThreadPool pool(threads);
+    auto parallel = SolveLinearLeastSquares(x, y, 0.1, &pool);
+    auto reference = SolveLinearLeastSquares(x, y, 0.1);
+    ASSERT_TRUE(parallel.ok() && reference.ok());
+    EXPECT_TRUE(parallel->isApprox(*reference, 1e-12)) << threads;
+  }
+}
+
 TEST(ExactSolverTest, RejectsBadInput) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double inf = std::numeric_limits<double>::infinity();

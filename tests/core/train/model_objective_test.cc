@@ -209,5 +209,73 @@ TEST(ModelObjectiveTest, BatchEqualsLossOnGatheredRowsAcrossSizes) {
                    obj.Evaluate(w, nullptr));
 }
 
+// Parallel and blocked evaluation: the parts are combined weighted by rows,
+// so every configuration gives the single-threaded value and gradient up to
+// rounding, and one configuration gives bit-identical results every time.
+TEST(ModelObjectiveTest, ParallelAndBlockedPassesEqualTheSerialOne) {
+  Rng rng(44);
+  // 3 classes, 40 inputs: 2000 rows is several cache blocks
+  // (block = max(256, 65536 / 40) = 1638 rows) and enough work for parts.
+  auto softmax = *LinearModel::Create(ModelKind::kLogisticRegression, 40, 3);
+  auto mlp =
+      *Mlp::Create(ModelKind::kMlpClassifier, 40, {16}, Activation::kTanh, 3, 5);
+  const Eigen::MatrixXd x = RandomMatrix(rng, 2000, 40, 1.0);
+  const Eigen::MatrixXd y = OneHot(rng, 2000, 3);
+  for (const Model* model : {static_cast<const Model*>(softmax.get()),
+                             static_cast<const Model*>(mlp.get())}) {
+    Eigen::VectorXd w = RandomMatrix(rng, model->parameters().size(), 1, 0.3);
+    // Reference: one Loss over every row, plus the penalty.
+    Eigen::VectorXd ref_g;
+    const double l2 = 0.01;
+    const Eigen::VectorXd mask = model->PenaltyMask();
+    const double ref = model->Loss(w, x, y, &ref_g) +
+                       l2 * (mask.array() * w.array().square()).sum();
+    ref_g += 2 * l2 * mask.cwiseProduct(w);
+    std::vector<int64_t> rows(1500);
+    for (int64_t i = 0; i < 1500; ++i) rows[i] = (i * 7) % 2000;
+    Eigen::MatrixXd xs(1500, 40), ys(1500, 3);
+    for (int64_t i = 0; i < 1500; ++i) {
+      xs.row(i) = x.row(rows[i]);
+      ys.row(i) = y.row(rows[i]);
+    }
+    Eigen::VectorXd ref_batch_g;
+    const double ref_batch = model->Loss(w, xs, ys, &ref_batch_g) +
+                             l2 * (mask.array() * w.array().square()).sum();
+    ref_batch_g += 2 * l2 * mask.cwiseProduct(w);
+
+    for (int threads : {1, 2, 3}) {
+      ThreadPool pool(threads);
+      ModelObjective obj(*model, x, y, 0.0, l2, &pool);
+      Eigen::VectorXd g1, g2, gb;
+      const double v1 = obj.Evaluate(w, &g1);
+      const double v2 = obj.Evaluate(w, &g2);
+      EXPECT_NEAR(v1, ref, 1e-12 * std::abs(ref)) << threads;
+      EXPECT_TRUE(g1.isApprox(ref_g, 1e-12)) << threads;
+      EXPECT_EQ(v1, v2);  // bit-identical when repeated
+      EXPECT_EQ(g1, g2);
+      EXPECT_NEAR(obj.Evaluate(w, nullptr), ref, 1e-12 * std::abs(ref));
+      const double vb = obj.EvaluateBatch(w, rows, &gb);
+      EXPECT_NEAR(vb, ref_batch, 1e-12 * std::abs(ref_batch)) << threads;
+      EXPECT_TRUE(gb.isApprox(ref_batch_g, 1e-12)) << threads;
+    }
+  }
+}
+
+TEST(ModelObjectiveTest, ParallelGradientMatchesFiniteDifferences) {
+  Rng rng(45);
+  auto model =
+      *Mlp::Create(ModelKind::kMlpRegressor, 30, {8}, Activation::kTanh, 0, 6);
+  const Eigen::MatrixXd x = RandomMatrix(rng, 3000, 30, 1.0);
+  const Eigen::MatrixXd y = RandomMatrix(rng, 3000, 1, 1.0);
+  ThreadPool pool(2);
+  ModelObjective obj(*model, x, y, 0.0, 0.05, &pool);
+  EXPECT_LT(GradientError(
+                [&](const Eigen::VectorXd& w, Eigen::VectorXd* g) {
+                  return obj.Evaluate(w, g);
+                },
+                model->parameters()),
+            1e-6);
+}
+
 }  // namespace
 }  // namespace modelserver

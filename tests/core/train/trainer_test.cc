@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/util/parallel.h"
 #include "core/util/rng.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -280,6 +281,62 @@ TEST(TrainerTest, EarlyStoppingStopsWhenValidationLossStalls) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->early_stopped);
   EXPECT_LT(r->epochs_run, 300);
+}
+
+TEST(TrainerTest, DefaultValidationDependsOnTheOptimizer) {
+  // Exact and L-BFGS hold nothing out (nothing would use it); SGD and Adam
+  // hold out 10% for early stopping.
+  Table t = Blobs(50, 2, 3);
+  struct Case {
+    ModelKind kind;
+    OptimizerKind optimizer;
+    int64_t validation_rows;
+  };
+  for (const Case& c : {Case{ModelKind::kLogisticRegression,
+                             OptimizerKind::kAuto, 0},
+                        Case{ModelKind::kLogisticRegression,
+                             OptimizerKind::kSgd, 10},
+                        Case{ModelKind::kMlpClassifier, OptimizerKind::kAuto,
+                             10}}) {
+    TrainSpec s;
+    s.kind = c.kind;
+    s.target = "label";
+    s.optimizer = c.optimizer;
+    s.epochs = 3;
+    auto r = Train(t, s);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->rows_validation, c.validation_rows);
+    EXPECT_EQ(r->rows_train + r->rows_validation, 100);
+    EXPECT_EQ(r->spec.validation_fraction, c.validation_rows == 0 ? 0.0 : 0.1);
+  }
+  TrainSpec bad;
+  bad.target = "label";
+  bad.validation_fraction = -0.5;
+  EXPECT_EQ(ValidateTrainSpec(bad).code(), absl::StatusCode::kInvalidArgument);
+  bad.validation_fraction = 0.95;
+  EXPECT_EQ(ValidateTrainSpec(bad).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(TrainerTest, ThreadsAreValidatedResolvedAndDoNotChangeTheModelMuch) {
+  TrainSpec s;
+  s.kind = ModelKind::kLogisticRegression;
+  s.target = "label";
+  s.threads = -1;
+  EXPECT_THAT(ValidateTrainSpec(s).message(), HasSubstr("threads"));
+  // 30000 rows x 9 parameters: enough work for two parts.
+  Table t = Blobs(10000, 3, 4);
+  s.threads = 0;
+  auto all = Train(t, s);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->spec.threads, DefaultThreadCount());
+  s.threads = 1;
+  auto one = Train(t, s);
+  s.threads = 2;
+  auto two = Train(t, s);
+  auto two_again = Train(t, s);
+  ASSERT_TRUE(one.ok() && two.ok() && two_again.ok());
+  EXPECT_EQ(two->model->parameters(), two_again->model->parameters());
+  EXPECT_TRUE(one->model->parameters().isApprox(two->model->parameters(), 1e-6));
 }
 
 TEST(TrainerTest, ClassLabelsAreSortedNumericallyOrAsText) {
