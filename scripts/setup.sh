@@ -8,6 +8,7 @@ PACKAGES=(
   libeigen3-dev libabsl-dev libfast-float-dev libcli11-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   python3
+  python3-sklearn python3-pandas python3-matplotlib libopenblas0-pthread
   libgtest-dev libgmock-dev googletest libbenchmark-dev
 )
 

@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   const double mb = std::filesystem::file_size(path) / 1e6;
-  std::printf("seconds=%.4f\nmb_per_s=%.1f\nrows=%lld\ncolumns=%d\n", best,
+  std::printf("seconds=%.6f\nmb_per_s=%.1f\nrows=%lld\ncolumns=%d\n", best,
               mb / best, static_cast<long long>(table.num_rows()),
               table.num_columns());
   std::printf("numeric_cells=%lld\nvalue_bytes=%lld\npeak_rss_bytes=%lld\n",

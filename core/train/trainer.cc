@@ -27,6 +27,7 @@ namespace {
 
 constexpr int kMaxEpochs = 1000000;
 constexpr int kMaxThreads = 1024;
+constexpr int64_t kMaxDefaultValidationRows = 10000;
 constexpr int kMaxBatchSize = 1 << 24;
 
 // Shortest text that reads back as `v` ("3", "2.5", "1e+300").
@@ -61,13 +62,22 @@ TrainSpec ResolveDefaults(const TrainSpec& spec, const Table& table) {
   if (r.epochs == 0)
     r.epochs = r.optimizer == OptimizerKind::kLbfgs ? 500 : 200;
   if (r.l1 < 0) r.l1 = 0;
-  if (r.l2 < 0) r.l2 = r.kind == ModelKind::kLinearRegression ? 0.0 : 1e-4;
+  // Logistic regression's default depends on the training rows: resolved
+  // after the split (see Train).
+  if (r.l2 < 0 && r.kind != ModelKind::kLogisticRegression) {
+    r.l2 = r.kind == ModelKind::kLinearRegression ? 0.0 : 1e-4;
+  }
   if (!mlp) r.hidden_layers.clear();
   if (r.validation_fraction == TrainSpec::kDefaultValidation) {
-    r.validation_fraction = r.optimizer == OptimizerKind::kSgd ||
-                                    r.optimizer == OptimizerKind::kAdam
-                                ? 0.1
-                                : 0.0;
+    // SGD/Adam: 10% of the rows, at most kMaxDefaultValidationRows (enough
+    // to judge early stopping; the rest is better used for training).
+    const bool stochastic = r.optimizer == OptimizerKind::kSgd ||
+                            r.optimizer == OptimizerKind::kAdam;
+    r.validation_fraction =
+        stochastic ? std::min(0.1, static_cast<double>(kMaxDefaultValidationRows) /
+                                       static_cast<double>(std::max<int64_t>(
+                                           1, table.num_rows())))
+                   : 0.0;
   }
   if (r.threads == 0) r.threads = DefaultThreadCount();
   return r;
@@ -262,17 +272,37 @@ absl::StatusOr<TrainResult> TrainImpl(
     split.train.resize(n);
     for (int64_t i = 0; i < n; ++i) split.train[i] = i;
   }
-  const Table train_table = kept.SelectRows(split.train);
-  const Table val_table = kept.SelectRows(split.validation);
   const EncodedTarget y_train = SelectTargetRows(all, split.train);
   const EncodedTarget y_val = SelectTargetRows(all, split.validation);
   result.rows_train = static_cast<int64_t>(split.train.size());
+  if (spec.l2 < 0) {
+    // scikit-learn's C = 1: ||w||^2 / 2 added to the summed loss, which for
+    // the mean loss is l2 = 1 / (2 n).
+    spec.l2 = 0.5 / static_cast<double>(result.rows_train);
+  }
   result.rows_validation = static_cast<int64_t>(split.validation.size());
 
-  ASSIGN_OR_RETURN(Pipeline pipeline, Pipeline::Fit(train_table, spec.features,
-                                                    spec.preprocessing));
-  ASSIGN_OR_RETURN(Eigen::MatrixXd x_train, pipeline.Transform(train_table));
-  ASSIGN_OR_RETURN(Eigen::MatrixXd x_val, pipeline.Transform(val_table));
+  // The row copies live only until the design matrices exist; without a
+  // validation part the training rows are `kept` itself, in order: no copy.
+  std::optional<Pipeline> fitted;
+  Eigen::MatrixXd x_train, x_val;
+  {
+    std::optional<Table> train_copy, val_copy;
+    if (!split.validation.empty()) {
+      train_copy = kept.SelectRows(split.train);
+      val_copy = kept.SelectRows(split.validation);
+    }
+    const Table& train_table = train_copy ? *train_copy : kept;
+    ASSIGN_OR_RETURN(fitted, Pipeline::Fit(train_table, spec.features,
+                                           spec.preprocessing));
+    ASSIGN_OR_RETURN(x_train, fitted->Transform(train_table));
+    if (val_copy) {
+      ASSIGN_OR_RETURN(x_val, fitted->Transform(*val_copy));
+    } else {
+      x_val.resize(0, x_train.cols());
+    }
+  }
+  Pipeline pipeline = *std::move(fitted);
 
   ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
                    CreateModel(spec, pipeline.num_outputs(),
@@ -336,7 +366,9 @@ absl::StatusOr<TrainResult> TrainImpl(
       auto [keep_going, val_loss] = report(epoch, loss, params);
       if (!keep_going) return false;
       if (!early_stopping) return true;
-      if (val_loss < best_loss - spec.early_stopping_min_delta) {
+      const bool first = std::isinf(best_loss);  // no best yet
+      if (first || val_loss < best_loss - spec.early_stopping_min_delta *
+                                              std::abs(best_loss)) {
         best_loss = val_loss;
         best_w = params;
         since_best = 0;

@@ -61,7 +61,9 @@ struct TrainSpec {
   bool nesterov = false;
   // Penalties added to the mean loss: l1 * sum|w| + l2 * sum w^2, on weights
   // only (never biases). Negative = default: l1 0; l2 0 for linear
-  // regression, 1e-4 otherwise.
+  // regression, 1 / (2 * training rows) for logistic regression (the
+  // objective of scikit-learn's LogisticRegression with C = 1), 1e-4 for
+  // MLPs.
   double l1 = -1.0;
   double l2 = -1.0;
 
@@ -70,15 +72,17 @@ struct TrainSpec {
   Activation activation = Activation::kRelu;
 
   // Fraction of the rows held out for validation, in [0, 0.9]. 0 disables
-  // validation (and early stopping). kDefaultValidation: 0.1 for SGD and
-  // Adam (early stopping watches it), 0 for the exact solver and L-BFGS,
+  // validation (and early stopping). kDefaultValidation: for SGD and Adam
+  // (early stopping watches it) 0.1, but at most 10,000 rows; 0 for the
+  // exact solver and L-BFGS,
   // which have no use for it and so train on every row (as scikit-learn's
   // LinearRegression and LogisticRegression do).
   static constexpr double kDefaultValidation = -1.0;
   double validation_fraction = kDefaultValidation;
-  // SGD/Adam: stop when the validation loss has not improved by more than
-  // `min_delta` for `patience` epochs, and keep the best epoch's parameters.
-  // 0 disables early stopping.
+  // SGD/Adam: stop when the validation loss has not improved on the best so
+  // far by more than `min_delta` times the best (a relative tolerance, so
+  // that it means the same for any target scale) for `patience` epochs, and
+  // keep the best epoch's parameters. Patience 0 disables early stopping.
   int early_stopping_patience = 10;
   double early_stopping_min_delta = 1e-6;
   uint64_t seed = 42;

@@ -1,6 +1,11 @@
 #include "core/util/crc32c.h"
 
 #include <array>
+#include <cstring>
+
+#if defined(__SSE4_2__)
+#include <nmmintrin.h>
+#endif
 
 namespace modelserver {
 namespace {
@@ -24,7 +29,9 @@ constexpr auto kTables = MakeTables();
 
 }  // namespace
 
-uint32_t Crc32cExtend(uint32_t crc, absl::string_view data) {
+namespace crc32c_internal {
+
+uint32_t ExtendWithTables(uint32_t crc, absl::string_view data) {
   const auto* p = reinterpret_cast<const unsigned char*>(data.data());
   size_t n = data.size();
   uint32_t c = ~crc;
@@ -42,6 +49,30 @@ uint32_t Crc32cExtend(uint32_t crc, absl::string_view data) {
   }
   while (n-- > 0) c = kTables[0][(c ^ *p++) & 0xff] ^ (c >> 8);
   return ~c;
+}
+
+}  // namespace crc32c_internal
+
+uint32_t Crc32cExtend(uint32_t crc, absl::string_view data) {
+#if defined(__SSE4_2__)
+  // The CPU's CRC32 instruction computes this same polynomial (Castagnoli),
+  // 8 bytes per instruction: several times faster than the tables.
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  size_t n = data.size();
+  uint64_t c = ~crc;
+  while (n >= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    c = _mm_crc32_u64(c, word);
+    p += 8;
+    n -= 8;
+  }
+  uint32_t c32 = static_cast<uint32_t>(c);
+  while (n-- > 0) c32 = _mm_crc32_u8(c32, *p++);
+  return ~c32;
+#else
+  return crc32c_internal::ExtendWithTables(crc, data);
+#endif
 }
 
 }  // namespace modelserver

@@ -16,6 +16,12 @@ namespace modelserver {
 uint32_t Crc32cExtend(uint32_t crc, absl::string_view data);
 inline uint32_t Crc32c(absl::string_view data) { return Crc32cExtend(0, data); }
 
+namespace crc32c_internal {
+// The portable table-driven computation (slicing by 8). Crc32cExtend uses the
+// CPU's CRC32 instruction instead when built for SSE4.2; tests compare both.
+uint32_t ExtendWithTables(uint32_t crc, absl::string_view data);
+}  // namespace crc32c_internal
+
 }  // namespace modelserver
 
 #endif  // MODELSERVER_CORE_UTIL_CRC32C_H_

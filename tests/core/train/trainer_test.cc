@@ -1,5 +1,6 @@
 #include "core/train/trainer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -337,6 +338,37 @@ TEST(TrainerTest, ThreadsAreValidatedResolvedAndDoNotChangeTheModelMuch) {
   ASSERT_TRUE(one.ok() && two.ok() && two_again.ok());
   EXPECT_EQ(two->model->parameters(), two_again->model->parameters());
   EXPECT_TRUE(one->model->parameters().isApprox(two->model->parameters(), 1e-6));
+}
+
+TEST(TrainerTest, EarlyStoppingKeepsTrainingWhileValidationImproves) {
+  // A learnable problem: the validation loss falls for many epochs, so
+  // training must run past the patience window and keep the best epoch,
+  // whose validation loss is the lowest reported.
+  Table t = Blobs(200, 3, 6);
+  TrainSpec s;
+  s.kind = ModelKind::kMlpClassifier;
+  s.target = "label";
+  s.hidden_layers = {8};
+  s.epochs = 60;
+  s.early_stopping_patience = 3;
+  s.validation_fraction = 0.2;
+  double best = 1e300;
+  auto r = Train(t, s, [&](const EpochEvent& e) {
+    best = std::min(best, e.validation_loss);
+    return true;
+  });
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_GT(r->epochs_run, 20);
+  double val_log_loss = -1;
+  for (const auto& [k, v] : r->validation_metrics) {
+    if (k == "log_loss") val_log_loss = v;
+  }
+  EXPECT_NEAR(val_log_loss, best, 1e-9);
+  for (const auto& [k, v] : r->validation_metrics) {
+    if (k == "accuracy") {
+      EXPECT_GE(v, 0.95);
+    }
+  }
 }
 
 TEST(TrainerTest, ClassLabelsAreSortedNumericallyOrAsText) {

@@ -23,5 +23,19 @@ TEST(Crc32cTest, ExtendEqualsWhole) {
   }
 }
 
+TEST(Crc32cTest, InstructionAndTablesAgree) {
+  // Every length 0..64 (all tail sizes) and a long buffer, at odd offsets.
+  std::string data;
+  for (int i = 0; i < 5000; ++i) data.push_back(static_cast<char>(i * 131 + 7));
+  for (size_t len = 0; len <= 64; ++len) {
+    const absl::string_view s(data.data() + 3, len);
+    EXPECT_EQ(Crc32cExtend(0x12345678, s),
+              crc32c_internal::ExtendWithTables(0x12345678, s))
+        << len;
+  }
+  EXPECT_EQ(Crc32c(data), crc32c_internal::ExtendWithTables(0, data));
+  EXPECT_EQ(crc32c_internal::ExtendWithTables(0, "123456789"), 0xE3069283u);
+}
+
 }  // namespace
 }  // namespace modelserver
