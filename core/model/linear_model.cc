@@ -78,6 +78,14 @@ absl::StatusOr<std::unique_ptr<LinearModel>> LinearModel::Decode(
   return model;
 }
 
+namespace {
+
+// Up to this many outputs (classes), products with x run one output column
+// at a time (see Logits).
+constexpr int kColumnwiseOutputs = 8;
+
+}  // namespace
+
 Eigen::VectorXd LinearModel::PenaltyMask() const {
   Eigen::VectorXd mask = Eigen::VectorXd::Ones(parameters_.size());
   mask.tail(num_outputs_).setZero();
@@ -92,7 +100,15 @@ Eigen::MatrixXd LinearModel::Logits(
   const Eigen::Map<const Eigen::RowVectorXd> bias(
       w.data() + Eigen::Index{num_inputs_} * num_outputs_, num_outputs_);
   Eigen::MatrixXd z(x.rows(), num_outputs_);
-  z.noalias() = x * weights;
+  if (num_outputs_ <= kColumnwiseOutputs) {
+    // One matrix-vector product per output: no packed copy of x (which a
+    // matrix-matrix product makes, costing as much as reading x).
+    for (int j = 0; j < num_outputs_; ++j) {
+      z.col(j).noalias() = x * weights.col(j);
+    }
+  } else {
+    z.noalias() = x * weights;
+  }
   z.rowwise() += bias;
   return z;
 }
@@ -117,7 +133,13 @@ double LinearModel::Loss(const Eigen::VectorXd& w,
   const double loss = model_internal::HeadLoss(head_, z, y, &dz);
   gradient->resize(w.size());
   Eigen::Map<Eigen::MatrixXd> dw(gradient->data(), num_inputs_, num_outputs_);
-  dw.noalias() = x.transpose() * dz;
+  if (num_outputs_ <= kColumnwiseOutputs) {
+    for (int j = 0; j < num_outputs_; ++j) {
+      dw.col(j).noalias() = x.transpose() * dz.col(j);
+    }
+  } else {
+    dw.noalias() = x.transpose() * dz;
+  }
   gradient->tail(num_outputs_) = dz.colwise().sum().transpose();
   return loss;
 }

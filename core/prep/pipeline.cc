@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <utility>
 
@@ -139,9 +140,43 @@ absl::Status ValidatePipelineOptions(const PipelineOptions& options) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Runs fn(0) .. fn(n - 1) (one per column), on the pool's threads in
+// contiguous groups when there are enough cells to be worth it; returns the
+// error of the lowest failing index, or OK.
+absl::Status ForEachColumn(ThreadPool* pool, size_t n, int64_t rows,
+                           const std::function<absl::Status(size_t)>& fn) {
+  constexpr int64_t kMinCellsPerPart = 1 << 16;
+  const int parts =
+      pool == nullptr
+          ? 1
+          : static_cast<int>(std::clamp<int64_t>(
+                std::min<int64_t>(static_cast<int64_t>(n),
+                                  static_cast<int64_t>(n) * rows /
+                                      kMinCellsPerPart),
+                1, pool->num_threads()));
+  std::vector<absl::Status> status(n);
+  auto part = [&](int p) {
+    for (size_t i = n * p / parts; i < n * (p + 1) / parts; ++i) {
+      status[i] = fn(i);
+    }
+  };
+  if (parts == 1) {
+    part(0);
+  } else {
+    pool->Run(part, parts);
+  }
+  for (const absl::Status& s : status) RETURN_IF_ERROR(s);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<Pipeline> Pipeline::Fit(const Table& table,
                                        const std::vector<std::string>& features,
-                                       const PipelineOptions& options) {
+                                       const PipelineOptions& options,
+                                       ThreadPool* pool) {
   RETURN_IF_ERROR(ValidatePipelineOptions(options));
   if (features.empty()) {
     return absl::InvalidArgumentError("no feature columns given");
@@ -174,7 +209,9 @@ absl::StatusOr<Pipeline> Pipeline::Fit(const Table& table,
   }
 
   p.columns_.resize(p.inputs_.size());
-  for (size_t i = 0; i < p.inputs_.size(); ++i) {
+  // Columns are fitted independently: on the pool, in contiguous groups;
+  // the first failing column (in feature order) is reported.
+  auto fit_column = [&](size_t i) -> absl::Status {
     const InputColumn& input = p.inputs_[i];
     const Column& column = *table.Find(input.name);
     const ImputeStrategy strategy = StrategyFor(options, input);
@@ -212,7 +249,10 @@ absl::StatusOr<Pipeline> Pipeline::Fit(const Table& table,
         break;
       }
     }
-  }
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(ForEachColumn(pool, p.inputs_.size(), table.num_rows(),
+                                fit_column));
   p.BuildOutputs();
   return p;
 }
@@ -251,7 +291,8 @@ void Pipeline::BuildOutputs() {
   }
 }
 
-absl::StatusOr<Eigen::MatrixXd> Pipeline::Transform(const Table& table) const {
+absl::StatusOr<Eigen::MatrixXd> Pipeline::Transform(const Table& table,
+                                                    ThreadPool* pool) const {
   std::vector<const Column*> columns(inputs_.size());
   std::vector<std::string> absent;
   for (size_t i = 0; i < inputs_.size(); ++i) {
@@ -274,19 +315,27 @@ absl::StatusOr<Eigen::MatrixXd> Pipeline::Transform(const Table& table) const {
 
   const Eigen::Index rows = static_cast<Eigen::Index>(table.num_rows());
   Eigen::MatrixXd out = Eigen::MatrixXd::Zero(rows, num_outputs());
-  int col = 0;
-  for (size_t i = 0; i < inputs_.size(); ++i) {
+  // First output column of each input.
+  std::vector<int> first_col(inputs_.size());
+  for (size_t i = 0, col = 0; i < inputs_.size(); ++i) {
+    first_col[i] = static_cast<int>(col);
+    col += inputs_[i].type == ColumnType::kNumeric ? 1
+           : inputs_[i].type == ColumnType::kDate
+               ? kNumDateParts
+               : columns_[i].one_hot.num_outputs();
+  }
+  // Each input writes only its own output columns: safe in parallel.
+  auto transform_column = [&](size_t i) -> absl::Status {
     const Column& column = *columns[i];
     const FittedColumn& fitted = columns_[i];
+    const int col = first_col[i];
     switch (inputs_[i].type) {
       case ColumnType::kNumeric: {
         RETURN_IF_ERROR(CheckFinite(column));
         const NumericTransform& t = fitted.numeric[0];
         const std::vector<double>& values = column.values();
-        for (Eigen::Index r = 0; r < rows; ++r) {
-          out(r, col) = t.Apply(values[r]);
-        }
-        col += 1;
+        double* dst = out.col(col).data();
+        for (Eigen::Index r = 0; r < rows; ++r) dst[r] = t.Apply(values[r]);
         break;
       }
       case ColumnType::kDate: {
@@ -298,15 +347,16 @@ absl::StatusOr<Eigen::MatrixXd> Pipeline::Transform(const Table& table) const {
             out(r, col + k) = fitted.numeric[k].Apply(parts[k]);
           }
         }
-        col += kNumDateParts;
         break;
       }
       case ColumnType::kCategorical:
         fitted.one_hot.Apply(column, &out, col);
-        col += fitted.one_hot.num_outputs();
         break;
     }
-  }
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(
+      ForEachColumn(pool, inputs_.size(), table.num_rows(), transform_column));
   return out;
 }
 

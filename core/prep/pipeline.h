@@ -32,6 +32,7 @@
 #include "core/data/table.h"
 #include "core/prep/transforms.h"
 #include "core/util/bytes.h"
+#include "core/util/parallel.h"
 
 namespace modelserver {
 
@@ -95,9 +96,11 @@ class Pipeline {
   // feature or gives a categorical column kMean/kMedian, a column has no
   // non-missing value and its strategy is not kConstant, or a numeric or
   // date value is infinite (named with its row).
+  // With `pool`, columns are fitted in parallel (same result).
   static absl::StatusOr<Pipeline> Fit(const Table& table,
                                       const std::vector<std::string>& features,
-                                      const PipelineOptions& options);
+                                      const PipelineOptions& options,
+                                      ThreadPool* pool = nullptr);
 
   // One row per row of `table`, num_outputs() columns in the order of
   // output_names(). Columns are found by name, extra columns are ignored.
@@ -106,7 +109,10 @@ class Pipeline {
   // column when a required column is absent, has another type ("column 'x':
   // expected categorical, got numeric"), or holds an infinite value (also
   // naming the row).
-  absl::StatusOr<Eigen::MatrixXd> Transform(const Table& table) const;
+  // With `pool`, columns are transformed in parallel (same result). The
+  // pipeline is read-only here: concurrent Transform calls are safe.
+  absl::StatusOr<Eigen::MatrixXd> Transform(const Table& table,
+                                            ThreadPool* pool = nullptr) const;
 
   const std::vector<InputColumn>& inputs() const { return inputs_; }
   int num_outputs() const { return static_cast<int>(output_names_.size()); }

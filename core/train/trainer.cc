@@ -284,6 +284,7 @@ absl::StatusOr<TrainResult> TrainImpl(
 
   // The row copies live only until the design matrices exist; without a
   // validation part the training rows are `kept` itself, in order: no copy.
+  ThreadPool pool(spec.threads);
   std::optional<Pipeline> fitted;
   Eigen::MatrixXd x_train, x_val;
   {
@@ -294,10 +295,10 @@ absl::StatusOr<TrainResult> TrainImpl(
     }
     const Table& train_table = train_copy ? *train_copy : kept;
     ASSIGN_OR_RETURN(fitted, Pipeline::Fit(train_table, spec.features,
-                                           spec.preprocessing));
-    ASSIGN_OR_RETURN(x_train, fitted->Transform(train_table));
+                                           spec.preprocessing, &pool));
+    ASSIGN_OR_RETURN(x_train, fitted->Transform(train_table, &pool));
     if (val_copy) {
-      ASSIGN_OR_RETURN(x_val, fitted->Transform(*val_copy));
+      ASSIGN_OR_RETURN(x_val, fitted->Transform(*val_copy, &pool));
     } else {
       x_val.resize(0, x_train.cols());
     }
@@ -309,7 +310,6 @@ absl::StatusOr<TrainResult> TrainImpl(
                                static_cast<int>(result.class_labels.size())));
 
   const bool has_validation = x_val.rows() > 0;
-  ThreadPool pool(spec.threads);
   // The validation loss (no penalty) on the pool, in cache-sized blocks.
   std::optional<ModelObjective> val_objective;
   if (has_validation) val_objective.emplace(*model, x_val, y_val.y, 0, 0, &pool);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "core/data/datetime.h"
 #include "core/data/table.h"
 #include "core/util/bytes.h"
@@ -60,6 +61,62 @@ std::string Message(const absl::Status& s) { return std::string(s.message()); }
 
 // ---------------------------------------------------------------------------
 // Numeric columns.
+
+TEST(PipelineTest, ParallelFitAndTransformEqualSerial) {
+  // 40 numeric, 10 categorical and 2 date columns of 5000 rows, with missing
+  // values: enough cells for the pool to split the columns.
+  Rng rng(12);
+  std::vector<Column> cols;
+  const int n = 5000;
+  for (int c = 0; c < 52; ++c) {
+    const std::string name = absl::StrCat("c", c);
+    if (c % 5 == 4 && c < 50) {
+      std::vector<std::string> v(n);
+      std::vector<bool> missing(n);
+      for (int r = 0; r < n; ++r) {
+        v[r] = absl::StrCat("l", rng.UniformInt(7));
+        missing[r] = rng.Uniform() < 0.05;
+      }
+      cols.push_back(Column::CategoricalFromStrings(name, v, missing));
+    } else {
+      std::vector<double> v(n);
+      for (int r = 0; r < n; ++r) {
+        v[r] = rng.Uniform() < 0.05 ? std::nan("")
+                                    : (c >= 50 ? 1.6e9 + 1e7 * rng.Uniform()
+                                               : rng.Normal() * c);
+      }
+      cols.push_back(c >= 50 ? Column::Date(name, v) : Column::Numeric(name, v));
+    }
+  }
+  Table t = MakeTable(std::move(cols));
+  std::vector<std::string> features = t.column_names();
+  auto serial = Pipeline::Fit(t, features, PipelineOptions());
+  ASSERT_TRUE(serial.ok()) << serial.status();
+  ThreadPool pool(3);
+  auto parallel = Pipeline::Fit(t, features, PipelineOptions(), &pool);
+  ASSERT_TRUE(parallel.ok()) << parallel.status();
+  ByteWriter a, b;
+  serial->Encode(&a);
+  parallel->Encode(&b);
+  EXPECT_EQ(a.data(), b.data());  // the same fitted statistics, bit for bit
+  auto xs = serial->Transform(t);
+  auto xp = parallel->Transform(t, &pool);
+  ASSERT_TRUE(xs.ok() && xp.ok());
+  EXPECT_EQ(*xs, *xp);
+
+  // An infinite value in two columns: the first in feature order is named.
+  std::vector<Column> bad;
+  for (const char* name : {"a", "b", "c"}) {
+    std::vector<double> v(n, 1.0);
+    v[0] = 2.0;
+    if (name[0] != 'a') v[10] = INFINITY;
+    bad.push_back(Column::Numeric(name, v));
+  }
+  Table tb = MakeTable(std::move(bad));
+  auto fit = Pipeline::Fit(tb, {"a", "b", "c"}, PipelineOptions(), &pool);
+  EXPECT_EQ(fit.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(fit.status().message(), HasSubstr("'b'"));
+}
 
 TEST(PipelineTest, NumericImputeStrategies) {
   Table t = MakeTable({Column::Numeric("x", {1, kNaN, 3, 8})});
