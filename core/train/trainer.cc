@@ -28,6 +28,7 @@ namespace {
 constexpr int kMaxEpochs = 1000000;
 constexpr int kMaxThreads = 1024;
 constexpr int64_t kMaxDefaultValidationRows = 10000;
+constexpr int64_t kMinRowsForDefaultValidation = 1000;
 constexpr int kMaxBatchSize = 1 << 24;
 
 // Shortest text that reads back as `v` ("3", "2.5", "1e+300").
@@ -70,14 +71,17 @@ TrainSpec ResolveDefaults(const TrainSpec& spec, const Table& table) {
   if (!mlp) r.hidden_layers.clear();
   if (r.validation_fraction == TrainSpec::kDefaultValidation) {
     // SGD/Adam: 10% of the rows, at most kMaxDefaultValidationRows (enough
-    // to judge early stopping; the rest is better used for training).
+    // to judge early stopping; the rest is better used for training), and
+    // none below kMinRowsForDefaultValidation (too few to spare: early
+    // stopping then watches the training loss, as scikit-learn does).
     const bool stochastic = r.optimizer == OptimizerKind::kSgd ||
                             r.optimizer == OptimizerKind::kAdam;
+    const int64_t rows = table.num_rows();
     r.validation_fraction =
-        stochastic ? std::min(0.1, static_cast<double>(kMaxDefaultValidationRows) /
-                                       static_cast<double>(std::max<int64_t>(
-                                           1, table.num_rows())))
-                   : 0.0;
+        !stochastic || rows < kMinRowsForDefaultValidation
+            ? 0.0
+            : std::min(0.1, static_cast<double>(kMaxDefaultValidationRows) /
+                                static_cast<double>(rows));
   }
   if (r.threads == 0) r.threads = DefaultThreadCount();
   return r;
@@ -353,8 +357,10 @@ absl::StatusOr<TrainResult> TrainImpl(
     opts.momentum = spec.momentum;
     opts.nesterov = spec.nesterov;
     opts.seed = spec.seed;
-    const bool early_stopping = has_validation &&
-                                spec.early_stopping_patience > 0 &&
+    // Watches the validation loss, or without validation rows the training
+    // loss (then the last parameters are kept: the training loss of the
+    // best epoch is no estimate of quality on new data).
+    const bool early_stopping = spec.early_stopping_patience > 0 &&
                                 spec.optimizer != OptimizerKind::kLbfgs;
     double best_loss = std::numeric_limits<double>::infinity();
     Eigen::VectorXd best_w;
@@ -366,11 +372,12 @@ absl::StatusOr<TrainResult> TrainImpl(
       auto [keep_going, val_loss] = report(epoch, loss, params);
       if (!keep_going) return false;
       if (!early_stopping) return true;
+      const double watched = has_validation ? val_loss : loss;
       const bool first = std::isinf(best_loss);  // no best yet
-      if (first || val_loss < best_loss - spec.early_stopping_min_delta *
-                                              std::abs(best_loss)) {
-        best_loss = val_loss;
-        best_w = params;
+      if (first || watched < best_loss - spec.early_stopping_min_delta *
+                                             std::abs(best_loss)) {
+        best_loss = watched;
+        if (has_validation) best_w = params;
         since_best = 0;
       } else if (++since_best >= spec.early_stopping_patience) {
         result.early_stopped = true;

@@ -72,9 +72,9 @@ struct TrainSpec {
   Activation activation = Activation::kRelu;
 
   // Fraction of the rows held out for validation, in [0, 0.9]. 0 disables
-  // validation (and early stopping). kDefaultValidation: for SGD and Adam
-  // (early stopping watches it) 0.1, but at most 10,000 rows; 0 for the
-  // exact solver and L-BFGS,
+  // validation. kDefaultValidation: for SGD and Adam (early stopping
+  // watches it) 0.1, but at most 10,000 rows, and 0 for data of fewer than
+  // 1,000 rows (too few to spare); 0 for the exact solver and L-BFGS,
   // which have no use for it and so train on every row (as scikit-learn's
   // LinearRegression and LogisticRegression do).
   static constexpr double kDefaultValidation = -1.0;
@@ -82,7 +82,9 @@ struct TrainSpec {
   // SGD/Adam: stop when the validation loss has not improved on the best so
   // far by more than `min_delta` times the best (a relative tolerance, so
   // that it means the same for any target scale) for `patience` epochs, and
-  // keep the best epoch's parameters. Patience 0 disables early stopping.
+  // keep the best epoch's parameters. Without validation rows the training
+  // loss is watched instead and the last parameters are kept. Patience 0
+  // disables early stopping.
   int early_stopping_patience = 10;
   double early_stopping_min_delta = 1e-6;
   uint64_t seed = 42;

@@ -130,6 +130,7 @@ class ServiceTest : public ::testing::Test {
     req.mutable_options()->set_epochs(5);
     req.mutable_options()->set_batch_size(4);
     req.mutable_options()->set_learning_rate(0.05);
+    req.mutable_options()->set_validation_split(0.2);
     return req;
   }
 

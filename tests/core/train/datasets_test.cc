@@ -47,6 +47,7 @@ TEST(DatasetsTest, DiabetesLinearRegression) {
 TEST(DatasetsTest, DiabetesMlpRegressor) {
   Table t = Load("diabetes.csv");
   TrainSpec s;
+  s.validation_fraction = 0.2;  // metrics on held-out rows
   s.kind = ModelKind::kMlpRegressor;
   s.target = "progression";
   s.hidden_layers = {32};
@@ -81,6 +82,7 @@ TEST(DatasetsTest, BreastCancerLogisticRegression) {
 TEST(DatasetsTest, BreastCancerMlpClassifier) {
   Table t = Load("breast_cancer.csv");
   TrainSpec s;
+  s.validation_fraction = 0.2;  // metrics on held-out rows
   s.kind = ModelKind::kMlpClassifier;
   s.target = "diagnosis";
   s.hidden_layers = {16};
@@ -115,6 +117,7 @@ TEST(DatasetsTest, MpgRegressionWithCategoricalColumns) {
 TEST(DatasetsTest, MpgClassMlpClassifier) {
   Table t = Load("mpg.csv");
   TrainSpec s;
+  s.validation_fraction = 0.2;  // metrics on held-out rows
   s.kind = ModelKind::kMlpClassifier;
   s.target = "class";
   s.hidden_layers = {32};

@@ -238,6 +238,7 @@ TEST(TrainerTest, ProgressSeesEveryEpochAndCanCancel) {
   s.hidden_layers = {4};
   s.epochs = 7;
   s.early_stopping_patience = 0;
+  s.validation_fraction = 0.2;
   std::vector<int> epochs;
   auto r = Train(t, s, [&](const EpochEvent& e) {
     epochs.push_back(e.epoch);
@@ -284,31 +285,33 @@ TEST(TrainerTest, EarlyStoppingStopsWhenValidationLossStalls) {
   EXPECT_LT(r->epochs_run, 300);
 }
 
-TEST(TrainerTest, DefaultValidationDependsOnTheOptimizer) {
-  // Exact and L-BFGS hold nothing out (nothing would use it); SGD and Adam
-  // hold out 10% for early stopping.
-  Table t = Blobs(50, 2, 3);
+TEST(TrainerTest, DefaultValidationDependsOnTheOptimizerAndTheRows) {
+  // Exact and L-BFGS hold nothing out (nothing would use it). SGD and Adam
+  // hold out 10% for early stopping, at most 10,000 rows, and nothing when
+  // there are fewer than 1,000 rows.
   struct Case {
+    int per_class;
     ModelKind kind;
     OptimizerKind optimizer;
     int64_t validation_rows;
   };
-  for (const Case& c : {Case{ModelKind::kLogisticRegression,
-                             OptimizerKind::kAuto, 0},
-                        Case{ModelKind::kLogisticRegression,
-                             OptimizerKind::kSgd, 10},
-                        Case{ModelKind::kMlpClassifier, OptimizerKind::kAuto,
-                             10}}) {
+  for (const Case& c :
+       {Case{1000, ModelKind::kLogisticRegression, OptimizerKind::kAuto, 0},
+        Case{1000, ModelKind::kLogisticRegression, OptimizerKind::kSgd, 200},
+        Case{1000, ModelKind::kMlpClassifier, OptimizerKind::kAuto, 200},
+        Case{400, ModelKind::kMlpClassifier, OptimizerKind::kAuto, 0},
+        Case{60000, ModelKind::kLogisticRegression, OptimizerKind::kSgd,
+             10000}}) {
+    Table t = Blobs(c.per_class, 2, 3);
     TrainSpec s;
     s.kind = c.kind;
     s.target = "label";
     s.optimizer = c.optimizer;
-    s.epochs = 3;
+    s.epochs = 2;
     auto r = Train(t, s);
     ASSERT_TRUE(r.ok()) << r.status();
-    EXPECT_EQ(r->rows_validation, c.validation_rows);
-    EXPECT_EQ(r->rows_train + r->rows_validation, 100);
-    EXPECT_EQ(r->spec.validation_fraction, c.validation_rows == 0 ? 0.0 : 0.1);
+    EXPECT_EQ(r->rows_validation, c.validation_rows) << c.per_class;
+    EXPECT_EQ(r->rows_train + r->rows_validation, 2 * c.per_class);
   }
   TrainSpec bad;
   bad.target = "label";
@@ -369,6 +372,29 @@ TEST(TrainerTest, EarlyStoppingKeepsTrainingWhileValidationImproves) {
       EXPECT_GE(v, 0.95);
     }
   }
+}
+
+TEST(TrainerTest, WithoutValidationEarlyStoppingWatchesTheTrainingLoss) {
+  // y = 2x exactly, a linear model by SGD: the training loss reaches its
+  // floor within a few dozen epochs and stops improving, so training ends
+  // long before the 5000 epochs, keeping the (converged) last parameters.
+  std::vector<double> x, y;
+  for (int i = 0; i < 50; ++i) {
+    x.push_back(i / 10.0);
+    y.push_back(i / 5.0);
+  }
+  Table t = MakeTable({Column::Numeric("x", x), Column::Numeric("y", y)});
+  TrainSpec s = LinearSpec("y");
+  s.optimizer = OptimizerKind::kSgd;
+  s.epochs = 5000;
+  s.learning_rate = 0.05;
+  s.early_stopping_patience = 5;
+  auto r = Train(t, s);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->rows_validation, 0);
+  EXPECT_TRUE(r->early_stopped);
+  EXPECT_LT(r->epochs_run, 5000);
+  EXPECT_NEAR(r->model->parameters()[0], 2.0, 1e-3);
 }
 
 TEST(TrainerTest, ClassLabelsAreSortedNumericallyOrAsText) {
