@@ -143,13 +143,16 @@ absl::StatusOr<std::unique_ptr<Mlp>> Mlp::Create(ModelKind kind, int num_inputs,
   Rng rng(seed);
   for (size_t l = 0; l < model->layers_.size(); ++l) {
     const Layer& layer = model->layers_[l];
-    const bool output = l + 1 == model->layers_.size();
-    const double limit = (!output && activation == Activation::kRelu)
-                             ? std::sqrt(6.0 / layer.fan_in)
-                             : std::sqrt(6.0 / (layer.fan_in + layer.fan_out));
+    // Glorot-uniform weights and biases, as scikit-learn initialises its
+    // MLPs (factor 2 instead of 6 for the sigmoid).
+    const double factor = activation == Activation::kSigmoid ? 2.0 : 6.0;
+    const double limit = std::sqrt(factor / (layer.fan_in + layer.fan_out));
     const Eigen::Index n = Eigen::Index{layer.fan_in} * layer.fan_out;
     for (Eigen::Index i = 0; i < n; ++i) {
       w[layer.weight_offset + i] = limit * (2.0 * rng.Uniform() - 1.0);
+    }
+    for (Eigen::Index i = 0; i < layer.fan_out; ++i) {
+      w[layer.bias_offset + i] = limit * (2.0 * rng.Uniform() - 1.0);
     }
   }
   return model;

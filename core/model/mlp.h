@@ -13,11 +13,9 @@
 // PenaltyMask is 1 on every W_l and 0 on every b_l.
 //
 // Initialisation (deterministic: core/util/rng.h seeded with `seed`, layers
-// drawn in order, each W_l in column-major order; biases 0):
-//   hidden layers, relu:          He uniform,  U(-a, a), a = sqrt(6 / fan_in)
-//   hidden layers, tanh/sigmoid:  Glorot uniform, a = sqrt(6 / (fan_in +
-//                                 fan_out))
-//   output layer (any activation): Glorot uniform.
+// drawn in order, each W_l in column-major order, then b_l): every weight
+// and bias U(-a, a) with a = sqrt(f / (fan_in + fan_out)), f = 2 for the
+// sigmoid and 6 otherwise; scikit-learn's MLP initialisation.
 //
 // Serialised form (Encode, after the kind byte written by EncodeModel):
 //   u32 num_inputs, u32 num_classes, u8 activation, u32 hidden layer count,

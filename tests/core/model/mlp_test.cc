@@ -110,10 +110,9 @@ TEST(MlpTest, ParameterCountAndMask) {
   EXPECT_EQ(mask.segment(36, 5), Eigen::VectorXd::Zero(5));
   EXPECT_EQ(mask.segment(41, 15), Eigen::VectorXd::Ones(15));
   EXPECT_EQ(mask.segment(56, 3), Eigen::VectorXd::Zero(3));
-  // Biases start at zero, weights do not.
+  // Weights and biases are all drawn (none is left at zero).
   const Eigen::VectorXd& w = (*m)->parameters();
-  EXPECT_EQ((w.array() * (1.0 - mask.array())).abs().sum(), 0.0);
-  EXPECT_EQ(((w.array() == 0.0) && (mask.array() == 1.0)).count(), 0);
+  EXPECT_EQ((w.array() == 0.0).count(), 0);
 }
 
 TEST(MlpTest, ForwardKnownValuesFollowTheLayout) {
@@ -231,8 +230,8 @@ TEST(MlpTest, InitialisationIsDeterministicPerSeed) {
             0);
   const Eigen::VectorXd mask = a->PenaltyMask();
   const Eigen::ArrayXd diff = (a->parameters() - c->parameters()).array();
-  // Every weight differs across seeds.
-  EXPECT_EQ(((diff != 0.0) == (mask.array() != 0.0)).count(), diff.size());
+  // Every parameter (weights and biases) differs across seeds.
+  EXPECT_EQ((diff != 0.0).count(), diff.size());
 }
 
 // Mean and standard deviation of the first layer's weights and of the
@@ -248,29 +247,26 @@ void ExpectUniformScale(const Eigen::VectorXd& w, Eigen::Index offset,
   EXPECT_GT(v.abs().maxCoeff(), 0.95 * limit);
 }
 
-TEST(MlpTest, HeInitialisationForRelu) {
-  auto m = *Mlp::Create(ModelKind::kMlpRegressor, 200, {300}, Activation::kRelu,
-                        0, 1);
-  // He: variance 2 / fan_in, i.e. std 0.1 for fan_in 200.
-  ExpectUniformScale(m->parameters(), 0, 200 * 300, std::sqrt(6.0 / 200));
-  const double std =
-      std::sqrt(m->parameters().head(60000).array().square().mean());
-  EXPECT_NEAR(std, 0.1, 0.002);
-  // Output layer (fan_in 300, fan_out 1): Glorot.
-  EXPECT_LE(m->parameters().segment(60300, 300).array().abs().maxCoeff(),
-            std::sqrt(6.0 / 301));
-  EXPECT_GT(m->parameters().segment(60300, 300).array().abs().maxCoeff(),
-            0.9 * std::sqrt(6.0 / 301));
-}
-
-TEST(MlpTest, GlorotInitialisationForTanhAndSigmoid) {
-  for (Activation a : {Activation::kTanh, Activation::kSigmoid}) {
-    auto m = *Mlp::Create(ModelKind::kMlpRegressor, 200, {300}, a, 0, 2);
-    // Glorot: variance 2 / (fan_in + fan_out) = 0.004.
-    ExpectUniformScale(m->parameters(), 0, 200 * 300, std::sqrt(6.0 / 500));
-    const double std =
-        std::sqrt(m->parameters().head(60000).array().square().mean());
-    EXPECT_NEAR(std, std::sqrt(0.004), 0.02 * std::sqrt(0.004));
+TEST(MlpTest, GlorotInitialisationOfWeightsAndBiasesLikeScikitLearn) {
+  // Layout: W1 (200 x 300) at 0, b1 (300) at 60000, W2 (300 x 1) at 60300,
+  // b2 at 60600. a = sqrt(f / (fan_in + fan_out)), f = 6 (relu, tanh) or 2
+  // (sigmoid): for layer 1, variance a^2 / 3 = f / 1500.
+  for (Activation act :
+       {Activation::kRelu, Activation::kTanh, Activation::kSigmoid}) {
+    const double f = act == Activation::kSigmoid ? 2.0 : 6.0;
+    auto m = *Mlp::Create(ModelKind::kMlpRegressor, 200, {300}, act, 0, 1);
+    const Eigen::VectorXd& w = m->parameters();
+    ASSERT_EQ(w.size(), 60601);
+    ExpectUniformScale(w, 0, 60000, std::sqrt(f / 500));
+    const double std = std::sqrt(w.head(60000).array().square().mean());
+    EXPECT_NEAR(std, std::sqrt(f / 1500), 0.02 * std::sqrt(f / 1500));
+    // Biases are drawn too, with their layer's bound.
+    EXPECT_LE(w.segment(60000, 300).array().abs().maxCoeff(), std::sqrt(f / 500));
+    EXPECT_GT(w.segment(60000, 300).array().abs().maxCoeff(),
+              0.9 * std::sqrt(f / 500));
+    const double out_bound = std::sqrt(f / 301);
+    EXPECT_LE(w.segment(60300, 301).array().abs().maxCoeff(), out_bound);
+    EXPECT_GT(w.segment(60300, 300).array().abs().maxCoeff(), 0.9 * out_bound);
   }
 }
 
