@@ -126,6 +126,7 @@ double ModelObjective::EvaluateBatch(const Eigen::VectorXd& w,
                                      absl::Span<const int64_t> rows,
                                      Eigen::VectorXd* gradient) {
   const int64_t n = static_cast<int64_t>(rows.size());
+  if (x_by_rows_.rows() != x_.rows()) x_by_rows_ = x_;  // once, on first use
   const int parts = PartsFor(n);
   auto part = [&](int p) {
     const int64_t lo = PartBegin(n, parts, p), len = PartEnd(n, parts, p) - lo;
@@ -134,12 +135,9 @@ double ModelObjective::EvaluateBatch(const Eigen::VectorXd& w,
     // resize() keeps the storage when the size is unchanged.
     bx.resize(len, x_.cols());
     by.resize(len, y_.cols());
-    // Column by column: contiguous writes, one strided gather per column.
-    for (Eigen::Index c = 0; c < x_.cols(); ++c) {
-      const double* src = x_.col(c).data();
-      double* dst = bx.col(c).data();
-      for (int64_t i = 0; i < len; ++i) dst[i] = src[rows[lo + i]];
-    }
+    // Each example is one contiguous row of the row-major copy (a few cache
+    // lines), not one cache line per column of x.
+    for (int64_t i = 0; i < len; ++i) bx.row(i) = x_by_rows_.row(rows[lo + i]);
     for (Eigen::Index c = 0; c < y_.cols(); ++c) {
       const double* src = y_.col(c).data();
       double* dst = by.col(c).data();

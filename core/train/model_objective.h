@@ -13,8 +13,12 @@
 // own parameters are never read or written: the optimizer passes `w`.
 // Evaluate works on `x` and `y` in place (no copy), in cache-sized blocks of
 // rows so that x is read from memory once per evaluation, not once per
-// matrix product; EvaluateBatch gathers the chosen rows into member buffers
-// that are reused, so that it allocates only when the batch size changes.
+// matrix product. EvaluateBatch gathers the chosen rows into member buffers
+// that are reused, so that it allocates only when the batch size changes;
+// it gathers from a row-major copy of x made on its first call (one more
+// x-sized buffer for the objective's lifetime), because gathering a row of
+// column-major x touches one cache line per column: that made the gather
+// 40% of SGD/Adam training time (bench/tools/bench_kernels.cc).
 //
 // Parallelism: with a pool, the rows (of x, or of the batch) are split into
 // contiguous parts, one per thread, when there is enough work (rows times
@@ -102,6 +106,9 @@ class ModelObjective : public Objective {
   const double l2_;
   const Eigen::VectorXd mask_;
   ThreadPool* const pool_;
+  // Row-major copy of x_ for EvaluateBatch; empty until its first call.
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>
+      x_by_rows_;
   const Eigen::Index block_rows_;
   // Per part: gathered rows for EvaluateBatch, gradients, scratch; reused.
   std::vector<Eigen::MatrixXd> batch_x_;
