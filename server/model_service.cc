@@ -64,7 +64,7 @@ absl::StatusOr<JobOutcome> RunTrainJob(
   ASSIGN_OR_RETURN(TrainSpec spec,
                    TrainSpecFromProto(request->options(), target->type()));
   spec.threads = threads;
-  ASSIGN_OR_RETURN(TrainResult result, Train(table, spec, progress));
+  ASSIGN_OR_RETURN(TrainResult result, Train(std::move(table), spec, progress));
   JobOutcome outcome;
   outcome.name = request->name();
   outcome.train_metrics = result.train_metrics;

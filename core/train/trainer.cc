@@ -189,10 +189,12 @@ double MainMetric(ModelKind kind, const Eigen::MatrixXd& out,
   return static_cast<double>(correct) / static_cast<double>(n);
 }
 
+// `release`, when not null, is `table` itself: emptied as soon as the design
+// matrices exist, so that training runs without the raw columns in memory.
 absl::StatusOr<TrainResult> TrainImpl(
     const Table& table, const TrainSpec& raw_spec,
     const ProgressCallback& progress,
-    const std::vector<std::string>* forced_labels) {
+    const std::vector<std::string>* forced_labels, Table* release = nullptr) {
   const auto start = std::chrono::steady_clock::now();
   RETURN_IF_ERROR(ValidateTrainSpec(raw_spec));
   const Column* target = table.Find(raw_spec.target);
@@ -308,6 +310,13 @@ absl::StatusOr<TrainResult> TrainImpl(
     }
   }
   Pipeline pipeline = *std::move(fitted);
+  {
+    std::vector<std::string> used = spec.features;
+    used.push_back(spec.target);
+    result.data_checksum = ChecksumColumns(table, used);
+  }
+  kept_storage.reset();
+  if (release != nullptr) *release = Table();
 
   ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
                    CreateModel(spec, pipeline.num_outputs(),
@@ -403,9 +412,6 @@ absl::StatusOr<TrainResult> TrainImpl(
     ASSIGN_OR_RETURN(result.validation_metrics,
                      ScoreModel(*model, x_val, y_val, result.class_labels));
   }
-  std::vector<std::string> used = spec.features;
-  used.push_back(spec.target);
-  result.data_checksum = ChecksumColumns(table, used);
   result.optimizer = spec.optimizer;
   result.pipeline = std::move(pipeline);
   result.model = std::move(model);
@@ -612,6 +618,12 @@ absl::StatusOr<MetricList> ScoreModel(const Model& model,
                                       const std::vector<std::string>& labels) {
   ASSIGN_OR_RETURN(Scores s, ScoreModelDetailed(model, x, target, labels));
   return std::move(s.metrics);
+}
+
+absl::StatusOr<TrainResult> Train(Table&& table, const TrainSpec& spec,
+                                  const ProgressCallback& progress) {
+  Table owned = std::move(table);
+  return TrainImpl(owned, spec, progress, nullptr, &owned);
 }
 
 absl::StatusOr<TrainResult> Train(const Table& table, const TrainSpec& spec,

@@ -140,6 +140,11 @@ struct TrainResult {
 
 absl::StatusOr<TrainResult> Train(const Table& table, const TrainSpec& spec,
                                   const ProgressCallback& progress = {});
+// Same, taking the table: its columns are freed once the design matrices
+// are built, so peak memory during training is the matrices, not the
+// matrices plus the raw columns (the server trains this way).
+absl::StatusOr<TrainResult> Train(Table&& table, const TrainSpec& spec,
+                                  const ProgressCallback& progress = {});
 
 // k-fold cross-validation: trains on k-1 folds (with the spec's own
 // validation split inside them) and evaluates on the held-out fold.
