@@ -9,5 +9,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh --target modelserver modelctl modelserver-local \
-  bench_gen bench_limits bench_csv
+  bench_gen bench_limits bench_csv bench_kernels
 exec /usr/bin/python3 bench/compare.py "$@"
