@@ -74,11 +74,15 @@ TrainSpec ResolveDefaults(const TrainSpec& spec, const Table& table) {
     // to judge early stopping; the rest is better used for training), and
     // none below kMinRowsForDefaultValidation (too few to spare: early
     // stopping then watches the training loss, as scikit-learn does).
+    // Nothing is held out either when early stopping cannot act (disabled,
+    // or no more epochs than the patience): the rows would serve nothing.
     const bool stochastic = r.optimizer == OptimizerKind::kSgd ||
                             r.optimizer == OptimizerKind::kAdam;
+    const bool can_stop_early = r.early_stopping_patience > 0 &&
+                                r.epochs > r.early_stopping_patience;
     const int64_t rows = table.num_rows();
     r.validation_fraction =
-        !stochastic || rows < kMinRowsForDefaultValidation
+        !stochastic || !can_stop_early || rows < kMinRowsForDefaultValidation
             ? 0.0
             : std::min(0.1, static_cast<double>(kMaxDefaultValidationRows) /
                                 static_cast<double>(rows));

@@ -74,7 +74,8 @@ struct TrainSpec {
   // Fraction of the rows held out for validation, in [0, 0.9]. 0 disables
   // validation. kDefaultValidation: for SGD and Adam (early stopping
   // watches it) 0.1, but at most 10,000 rows, and 0 for data of fewer than
-  // 1,000 rows (too few to spare); 0 for the exact solver and L-BFGS,
+  // 1,000 rows (too few to spare) or when early stopping cannot act
+  // (patience 0, or epochs <= patience); 0 for the exact solver and L-BFGS,
   // which have no use for it and so train on every row (as scikit-learn's
   // LinearRegression and LogisticRegression do).
   static constexpr double kDefaultValidation = -1.0;

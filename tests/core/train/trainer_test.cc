@@ -307,11 +307,21 @@ TEST(TrainerTest, DefaultValidationDependsOnTheOptimizerAndTheRows) {
     s.kind = c.kind;
     s.target = "label";
     s.optimizer = c.optimizer;
-    s.epochs = 2;
+    s.epochs = 12;  // more than the patience (10): early stopping can act
     auto r = Train(t, s);
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(r->rows_validation, c.validation_rows) << c.per_class;
     EXPECT_EQ(r->rows_train + r->rows_validation, 2 * c.per_class);
+    // Early stopping unable to act: nothing held out.
+    s.epochs = 10;
+    auto short_run = Train(t, s);
+    ASSERT_TRUE(short_run.ok()) << short_run.status();
+    EXPECT_EQ(short_run->rows_validation, 0) << c.per_class;
+    s.epochs = 12;
+    s.early_stopping_patience = 0;
+    auto no_stopping = Train(t, s);
+    ASSERT_TRUE(no_stopping.ok()) << no_stopping.status();
+    EXPECT_EQ(no_stopping->rows_validation, 0) << c.per_class;
   }
   TrainSpec bad;
   bad.target = "label";
