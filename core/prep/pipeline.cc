@@ -148,25 +148,18 @@ namespace {
 absl::Status ForEachColumn(ThreadPool* pool, size_t n, int64_t rows,
                            const std::function<absl::Status(size_t)>& fn) {
   constexpr int64_t kMinCellsPerPart = 1 << 16;
-  const int parts =
-      pool == nullptr
-          ? 1
-          : static_cast<int>(std::clamp<int64_t>(
-                std::min<int64_t>(static_cast<int64_t>(n),
-                                  static_cast<int64_t>(n) * rows /
-                                      kMinCellsPerPart),
-                1, pool->num_threads()));
+  const int64_t count = static_cast<int64_t>(n);
+  const int parts = PartCount(pool, count, rows, kMinCellsPerPart);
   std::vector<absl::Status> status(n);
-  auto part = [&](int p) {
-    for (size_t i = n * p / parts; i < n * (p + 1) / parts; ++i) {
-      status[i] = fn(i);
-    }
-  };
-  if (parts == 1) {
-    part(0);
-  } else {
-    pool->Run(part, parts);
-  }
+  RunParts(
+      pool,
+      [&](int p) {
+        for (int64_t i = PartBegin(count, parts, p);
+             i < PartBegin(count, parts, p + 1); ++i) {
+          status[i] = fn(static_cast<size_t>(i));
+        }
+      },
+      parts);
   for (const absl::Status& s : status) RETURN_IF_ERROR(s);
   return absl::OkStatus();
 }
@@ -251,8 +244,8 @@ absl::StatusOr<Pipeline> Pipeline::Fit(const Table& table,
     }
     return absl::OkStatus();
   };
-  RETURN_IF_ERROR(ForEachColumn(pool, p.inputs_.size(), table.num_rows(),
-                                fit_column));
+  RETURN_IF_ERROR(
+      ForEachColumn(pool, p.inputs_.size(), table.num_rows(), fit_column));
   p.BuildOutputs();
   return p;
 }
@@ -315,15 +308,10 @@ absl::StatusOr<Eigen::MatrixXd> Pipeline::Transform(const Table& table,
 
   const Eigen::Index rows = static_cast<Eigen::Index>(table.num_rows());
   Eigen::MatrixXd out = Eigen::MatrixXd::Zero(rows, num_outputs());
-  // First output column of each input.
+  // First output column of each input (from output_sources_: inputs own
+  // consecutive output columns, in input order).
   std::vector<int> first_col(inputs_.size());
-  for (size_t i = 0, col = 0; i < inputs_.size(); ++i) {
-    first_col[i] = static_cast<int>(col);
-    col += inputs_[i].type == ColumnType::kNumeric ? 1
-           : inputs_[i].type == ColumnType::kDate
-               ? kNumDateParts
-               : columns_[i].one_hot.num_outputs();
-  }
+  for (int k = num_outputs(); k-- > 0;) first_col[output_sources_[k]] = k;
   // Each input writes only its own output columns: safe in parallel.
   auto transform_column = [&](size_t i) -> absl::Status {
     const Column& column = *columns[i];

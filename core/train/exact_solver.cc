@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <limits>
 #include <vector>
 
@@ -60,27 +59,21 @@ absl::StatusOr<Eigen::VectorXd> SolveLinearLeastSquares(
   // Split the rows into parts (one per thread, none smaller than kMinRows)
   // and each part into cache-sized blocks.
   constexpr Eigen::Index kMinRows = 1024;
-  const int parts = static_cast<int>(std::clamp<Eigen::Index>(
-      n / kMinRows, 1, pool != nullptr ? pool->num_threads() : 1));
-  auto part_begin = [&](int p) { return n * p / parts; };
-  const Eigen::Index block_rows =
-      std::max<Eigen::Index>(256, (Eigen::Index{1} << 16) / d);
+  const int parts = PartCount(pool, n, 1, kMinRows);
+  auto part_begin = [&](int p) { return PartBegin(n, parts, p); };
+  const Eigen::Index block_rows = CacheBlockRows(d);
 
   // Column means, summed per part then combined in part order.
   std::vector<Eigen::RowVectorXd> sums(parts);
   std::vector<double> y_sums(parts);
-  auto run = [&](const std::function<void(int)>& fn) {
-    if (pool != nullptr) {
-      pool->Run(fn, parts);
-    } else {
-      for (int p = 0; p < parts; ++p) fn(p);
-    }
-  };
-  run([&](int p) {
-    const Eigen::Index lo = part_begin(p), len = part_begin(p + 1) - lo;
-    sums[p] = x.middleRows(lo, len).colwise().sum();
-    y_sums[p] = y.segment(lo, len).sum();
-  });
+  RunParts(
+      pool,
+      [&](int p) {
+        const Eigen::Index lo = part_begin(p), len = part_begin(p + 1) - lo;
+        sums[p] = x.middleRows(lo, len).colwise().sum();
+        y_sums[p] = y.segment(lo, len).sum();
+      },
+      parts);
   Eigen::RowVectorXd x_mean = Eigen::RowVectorXd::Zero(d);
   double y_mean = 0.0;
   for (int p = 0; p < parts; ++p) {
@@ -93,21 +86,24 @@ absl::StatusOr<Eigen::VectorXd> SolveLinearLeastSquares(
   // Gram matrix and right-hand side of the centred problem.
   std::vector<Eigen::MatrixXd> grams(parts);
   std::vector<Eigen::VectorXd> rhss(parts);
-  run([&](int p) {
-    Eigen::MatrixXd& g = grams[p];
-    g = Eigen::MatrixXd::Zero(d, d);
-    rhss[p] = Eigen::VectorXd::Zero(d);
-    Eigen::MatrixXd xc;
-    Eigen::VectorXd yc;
-    for (Eigen::Index lo = part_begin(p), hi = part_begin(p + 1); lo < hi;
-         lo += block_rows) {
-      const Eigen::Index len = std::min(block_rows, hi - lo);
-      xc = x.middleRows(lo, len).rowwise() - x_mean;
-      yc = y.segment(lo, len).array() - y_mean;
-      g.selfadjointView<Eigen::Lower>().rankUpdate(xc.transpose());
-      rhss[p].noalias() += xc.transpose() * yc;
-    }
-  });
+  RunParts(
+      pool,
+      [&](int p) {
+        Eigen::MatrixXd& g = grams[p];
+        g = Eigen::MatrixXd::Zero(d, d);
+        rhss[p] = Eigen::VectorXd::Zero(d);
+        Eigen::MatrixXd xc;
+        Eigen::VectorXd yc;
+        for (Eigen::Index lo = part_begin(p), hi = part_begin(p + 1); lo < hi;
+             lo += block_rows) {
+          const Eigen::Index len = std::min(block_rows, hi - lo);
+          xc = x.middleRows(lo, len).rowwise() - x_mean;
+          yc = y.segment(lo, len).array() - y_mean;
+          g.selfadjointView<Eigen::Lower>().rankUpdate(xc.transpose());
+          rhss[p].noalias() += xc.transpose() * yc;
+        }
+      },
+      parts);
   Eigen::MatrixXd gram = std::move(grams[0]);
   Eigen::VectorXd rhs = std::move(rhss[0]);
   for (int p = 1; p < parts; ++p) {

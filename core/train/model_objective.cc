@@ -20,10 +20,8 @@ ModelObjective::ModelObjective(const Model& model, const Eigen::MatrixXd& x,
       l2_(l2),
       mask_(model.PenaltyMask()),
       pool_(pool),
-      // About 512 KiB of x per block: it stays in cache between the forward
-      // and the backward product.
-      block_rows_(std::max<Eigen::Index>(
-          256, (Eigen::Index{1} << 16) / std::max<Eigen::Index>(1, x.cols()))) {
+      // x stays in cache between the forward and the backward product.
+      block_rows_(CacheBlockRows(x.cols())) {
   const int parts = pool_ != nullptr ? pool_->num_threads() : 1;
   batch_x_.resize(parts);
   batch_y_.resize(parts);
@@ -74,10 +72,8 @@ double ModelObjective::AddL2(const Eigen::VectorXd& w, double value,
 }
 
 int ModelObjective::PartsFor(int64_t rows) const {
-  if (pool_ == nullptr) return 1;
-  const int64_t work = rows * std::max<int64_t>(1, num_parameters());
-  return static_cast<int>(std::clamp<int64_t>(
-      std::min(work / kMinWorkPerPart, rows), 1, pool_->num_threads()));
+  return PartCount(pool_, rows, std::max<int64_t>(1, num_parameters()),
+                   kMinWorkPerPart);
 }
 
 double ModelObjective::BlockedLoss(const Eigen::VectorXd& w,
@@ -95,9 +91,9 @@ double ModelObjective::BlockedLoss(const Eigen::VectorXd& w,
   for (Eigen::Index lo = begin; lo < end; lo += block_rows_) {
     const Eigen::Index len = std::min(block_rows_, end - lo);
     const double weight = static_cast<double>(len) / static_cast<double>(n);
-    value += weight * model_.Loss(w, x.middleRows(lo, len),
-                                  y.middleRows(lo, len),
-                                  gradient != nullptr ? scratch : nullptr);
+    value +=
+        weight * model_.Loss(w, x.middleRows(lo, len), y.middleRows(lo, len),
+                             gradient != nullptr ? scratch : nullptr);
     if (gradient != nullptr) *gradient += weight * *scratch;
   }
   return value;
@@ -108,9 +104,9 @@ double ModelObjective::Combine(int parts, int64_t n,
                                Eigen::VectorXd* gradient) const {
   double value = 0.0;
   for (int p = 0; p < parts; ++p) {
-    const double weight =
-        static_cast<double>(PartEnd(n, parts, p) - PartBegin(n, parts, p)) /
-        static_cast<double>(n);
+    const double weight = static_cast<double>(PartBegin(n, parts, p + 1) -
+                                              PartBegin(n, parts, p)) /
+                          static_cast<double>(n);
     value += weight * part_loss_[p];
     if (gradient == nullptr) continue;
     if (p == 0) {
@@ -129,7 +125,8 @@ double ModelObjective::EvaluateBatch(const Eigen::VectorXd& w,
   if (x_by_rows_.rows() != x_.rows()) x_by_rows_ = x_;  // once, on first use
   const int parts = PartsFor(n);
   auto part = [&](int p) {
-    const int64_t lo = PartBegin(n, parts, p), len = PartEnd(n, parts, p) - lo;
+    const int64_t lo = PartBegin(n, parts, p);
+    const int64_t len = PartBegin(n, parts, p + 1) - lo;
     Eigen::MatrixXd& bx = batch_x_[p];
     Eigen::MatrixXd& by = batch_y_[p];
     // resize() keeps the storage when the size is unchanged.
@@ -168,7 +165,7 @@ double ModelObjective::Evaluate(const Eigen::VectorXd& w,
   pool_->Run(
       [&](int p) {
         part_loss_[p] = BlockedLoss(
-            w, x_, y_, PartBegin(n, parts, p), PartEnd(n, parts, p),
+            w, x_, y_, PartBegin(n, parts, p), PartBegin(n, parts, p + 1),
             gradient != nullptr ? &part_gradient_[p] : nullptr,
             &part_scratch_[p]);
       },

@@ -81,15 +81,9 @@ class ModelObjective : public Objective {
   // Adds the L2 term to `value` and (when not null) `gradient`.
   double AddL2(const Eigen::VectorXd& w, double value,
                Eigen::VectorXd* gradient) const;
-  // How many parts `rows` rows are split into, and where part p of n rows
-  // starts and ends.
+  // How many parts `rows` rows are split into (PartCount with this
+  // objective's work per row).
   int PartsFor(int64_t rows) const;
-  static int64_t PartBegin(int64_t n, int parts, int p) {
-    return n * p / parts;
-  }
-  static int64_t PartEnd(int64_t n, int parts, int p) {
-    return n * (p + 1) / parts;
-  }
   // The parts' losses (and gradients) combined, weighted by their rows.
   double Combine(int parts, int64_t n, Eigen::VectorXd* gradient) const;
   // Mean loss of the rows [begin, end) of `x`/`y` (and its gradient into

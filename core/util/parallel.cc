@@ -1,5 +1,6 @@
 #include "core/util/parallel.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace modelserver {
@@ -44,9 +45,8 @@ void ThreadPool::Run(const std::function<void(int)>& fn, int parts) {
   while (pending_.load(std::memory_order_acquire) != 0) {
     if (std::chrono::steady_clock::now() > spin_until) {
       std::unique_lock<std::mutex> lock(mu_);
-      done_.wait(lock, [&] {
-        return pending_.load(std::memory_order_acquire) == 0;
-      });
+      done_.wait(lock,
+                 [&] { return pending_.load(std::memory_order_acquire) == 0; });
       break;
     }
   }
@@ -79,6 +79,27 @@ void ThreadPool::WorkerLoop(int index) {
       }
     }
   }
+}
+
+int PartCount(const ThreadPool* pool, int64_t items, int64_t work_per_item,
+              int64_t min_work_per_part) {
+  if (pool == nullptr) return 1;
+  const int64_t by_work = items * work_per_item / min_work_per_part;
+  return static_cast<int>(
+      std::clamp<int64_t>(std::min(items, by_work), 1, pool->num_threads()));
+}
+
+void RunParts(ThreadPool* pool, const std::function<void(int)>& fn, int parts) {
+  if (pool != nullptr) {
+    pool->Run(fn, parts);
+    return;
+  }
+  for (int p = 0; p < parts; ++p) fn(p);
+}
+
+int64_t CacheBlockRows(int64_t cols) {
+  return std::max<int64_t>(256,
+                           (int64_t{1} << 16) / std::max<int64_t>(1, cols));
 }
 
 int DefaultThreadCount() {

@@ -64,6 +64,28 @@ class ThreadPool {
 // (std::thread::hardware_concurrency), at least 1.
 int DefaultThreadCount();
 
+// Splitting work into contiguous parts (one per thread at most).
+//
+// How many parts `items` items should be split into: one per thread of
+// `pool`, but none with less than `min_work_per_part` work (items times
+// `work_per_item`), and no more parts than items; at least 1, and 1 without
+// a pool (null).
+int PartCount(const ThreadPool* pool, int64_t items, int64_t work_per_item,
+              int64_t min_work_per_part);
+// First item of part p of n items split into `parts`; part p ends where part
+// p + 1 begins, and PartBegin(n, parts, parts) == n.
+inline int64_t PartBegin(int64_t n, int parts, int p) { return n * p / parts; }
+// fn(0) .. fn(parts - 1): on the pool's threads, or on the caller in order
+// when `pool` is null. REQUIRES: with a pool, parts <= pool->num_threads().
+void RunParts(ThreadPool* pool, const std::function<void(int part)>& fn,
+              int parts);
+
+// Rows per block of a column-major double matrix with `cols` columns such
+// that a block (about 512 KiB, at least 256 rows) stays in cache while it is
+// used twice (a forward and a backward product, a centring and a rank
+// update).
+int64_t CacheBlockRows(int64_t cols);
+
 }  // namespace modelserver
 
 #endif  // MODELSERVER_CORE_UTIL_PARALLEL_H_

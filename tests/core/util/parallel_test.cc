@@ -65,5 +65,45 @@ TEST(ThreadPoolTest, DefaultThreadCountIsPositive) {
   EXPECT_GE(DefaultThreadCount(), 1);
 }
 
+TEST(PartsTest, PartCountFollowsThreadsWorkAndItems) {
+  ThreadPool pool(3);
+  EXPECT_EQ(PartCount(nullptr, 1000000, 10, 1), 1);  // no pool
+  EXPECT_EQ(PartCount(&pool, 1000000, 10, 1), 3);    // one per thread
+  EXPECT_EQ(PartCount(&pool, 100, 1000, 50000), 2);  // 100000 work / 50000
+  EXPECT_EQ(PartCount(&pool, 100, 10, 50000), 1);    // too little work
+  EXPECT_EQ(PartCount(&pool, 2, 1000000, 1), 2);     // no more than items
+}
+
+TEST(PartsTest, PartsCoverTheItemsInOrderWithoutGaps) {
+  for (int parts = 1; parts <= 4; ++parts) {
+    EXPECT_EQ(PartBegin(10, parts, 0), 0);
+    EXPECT_EQ(PartBegin(10, parts, parts), 10);
+    for (int p = 0; p < parts; ++p) {
+      EXPECT_LE(PartBegin(10, parts, p), PartBegin(10, parts, p + 1));
+    }
+  }
+  EXPECT_EQ(PartBegin(10, 3, 1), 3);
+  EXPECT_EQ(PartBegin(10, 3, 2), 6);
+}
+
+TEST(PartsTest, RunPartsWithAndWithoutAPool) {
+  std::vector<int> seen;
+  RunParts(
+      nullptr, [&](int p) { seen.push_back(p); }, 3);
+  EXPECT_EQ(seen, (std::vector<int>{0, 1, 2}));  // in order, on the caller
+  ThreadPool pool(2);
+  std::vector<std::atomic<int>> calls(2);
+  RunParts(
+      &pool, [&](int p) { calls[p].fetch_add(1); }, 2);
+  EXPECT_EQ(calls[0].load(), 1);
+  EXPECT_EQ(calls[1].load(), 1);
+}
+
+TEST(PartsTest, CacheBlockRowsKeepsAboutHalfAMebibyte) {
+  EXPECT_EQ(CacheBlockRows(100), 655);   // 65536 / 100 doubles: 512 KiB
+  EXPECT_EQ(CacheBlockRows(2000), 256);  // at least 256 rows
+  EXPECT_EQ(CacheBlockRows(0), 65536);   // no columns: treated as one
+}
+
 }  // namespace
 }  // namespace modelserver
