@@ -147,16 +147,20 @@ class Server:
         shutil.rmtree(self.model_dir, ignore_errors=True)
 
 
+def mlp_flags(model, opts):
+    """Layers, epochs and batch size: the same flags for all three tools."""
+    if model != "mlp":
+        return []
+    return ["--hidden", opts["hidden"], "--epochs", str(opts["epochs"]),
+            "--batch-size", str(opts["batch"])]
+
+
 def our_flags(task, model, opts):
     f = {"linear": ["--model", "linear"],
          "logistic": ["--model", "logistic"],
          "sgd": ["--model", "logistic", "--optimizer", "sgd"],
          "mlp": ["--model", "mlp"]}[model]
-    f += ["--task", task]
-    if model == "mlp":
-        f += ["--hidden", opts["hidden"], "--epochs", str(opts["epochs"]),
-              "--batch-size", str(opts["batch"])]
-    return f
+    return f + ["--task", task] + mlp_flags(model, opts)
 
 
 LOCAL_KIND = {("linear", "regression"): "linear_regression",
@@ -205,16 +209,14 @@ def run_ours_server(build, work, threads, name, train, test, target, task, model
             "epochs": trained["epochs"], "peak_rss": peak, "metrics": metrics}
 
 
-def run_ours_local(build, work, name, train, test, target, task, model, opts):
+def run_ours_local(build, work, threads, name, train, target, task, model, opts):
     tool = f"{build}/tools/modelserver-local"
     model_dir = tempfile.mkdtemp(dir=work, prefix="local-")
     try:
-        flags = ["--model", LOCAL_KIND[(model, task)]]
+        flags = ["--model", LOCAL_KIND[(model, task)], "--threads", str(threads)]
         if model == "sgd":
             flags += ["--optimizer", "sgd"]
-        if model == "mlp":
-            flags += ["--hidden", opts["hidden"], "--epochs", str(opts["epochs"]),
-                      "--batch-size", str(opts["batch"])]
+        flags += mlp_flags(model, opts)
         wall, rss, _ = run_with_rss([tool, "train", "--quiet", "--model-dir", model_dir,
                                      "--name", name, "--data", train, "--target", target]
                                     + flags)
@@ -228,9 +230,7 @@ def run_sklearn(train, test, target, task, model, opts, threads, seed=None):
                OPENBLAS_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     cmd = [PY, f"{ROOT}/bench/sklearn_fit.py", "--train", train, "--test", test,
            "--target", target, "--task", task, "--model", model]
-    if model == "mlp":
-        cmd += ["--hidden", opts["hidden"], "--epochs", str(opts["epochs"]),
-                "--batch-size", str(opts["batch"])]
+    cmd += mlp_flags(model, opts)
     if seed is not None:
         cmd += ["--seed", str(seed)]
     wall, rss, out = run_with_rss(cmd, env)
@@ -305,8 +305,8 @@ def main():
                 sk_runs.append(run_sklearn(tr, te, target, task, model, opts, a.threads,
                                            seed))
             ours, sk = mean_runs(ours_runs), mean_runs(sk_runs)
-            local = run_ours_local(build, work, f"bench_{len(rows)}", tr, te, target,
-                                   task, model, opts)
+            local = run_ours_local(build, work, a.threads, f"bench_{len(rows)}", tr,
+                                   target, task, model, opts)
             metric = "rmse" if task == "regression" else "accuracy"
             rows.append({"case": case, "dataset": name, "model": model, "real": real,
                          "task": task, "metric": metric, "seeds": [x for x in seeds if x],

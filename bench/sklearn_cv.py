@@ -10,13 +10,12 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from sklearn_prep import preprocessor
 
 warnings.filterwarnings("ignore")
 DATA = sys.argv[1] if len(sys.argv) > 1 else "tests/data"
@@ -54,13 +53,7 @@ for name, file, target, kind, features, metric in CASES:
     df = df[df[target].notna()]
     y = df[target]
     x = df[features] if features else df.drop(columns=[target])
-    cat = [c for c in x.columns if x[c].dtype == object]
-    num = [c for c in x.columns if c not in cat]
-    prep = ColumnTransformer([
-        ("num", make_pipeline(SimpleImputer(strategy="mean"), StandardScaler()), num),
-        ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
-                              OneHotEncoder(handle_unknown="ignore")), cat),
-    ])
+    prep = preprocessor(x, list(x.columns))
     pipe = make_pipeline(prep, model_for(kind))
     classifier = kind in ("logistic", "mlp_clf")
     cv = (StratifiedKFold(5, shuffle=True, random_state=42) if classifier

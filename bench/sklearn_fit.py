@@ -2,9 +2,8 @@
 """scikit-learn's side of bench/compare.py: fit one model on a training CSV,
 score it on a test CSV, print one JSON object.
 
-The pipeline is the equivalent of modelserver's defaults: numeric columns
-mean-imputed and standard-scaled, text columns most-frequent-imputed and
-one-hot encoded (unknown levels -> zeros), then the model:
+The pipeline is the equivalent of modelserver's defaults (bench/sklearn_prep.py),
+then the model:
 
   linear    LinearRegression()
   logistic  LogisticRegression()            (lbfgs, C=1, max_iter=100)
@@ -23,15 +22,14 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression, SGDClassifier
 from sklearn.metrics import (accuracy_score, f1_score, log_loss,
                              mean_absolute_error, mean_squared_error, r2_score)
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from sklearn_prep import preprocessor
 
 
 def main():
@@ -56,12 +54,7 @@ def main():
     tr = tr[tr[a.target].notna()]
     te = te[te[a.target].notna()]
     cols = [c for c in tr.columns if c != a.target]
-    cat = [c for c in cols if tr[c].dtype == object]
-    num = [c for c in cols if c not in cat]
-    prep = ColumnTransformer([
-        ("num", make_pipeline(SimpleImputer(), StandardScaler()), num),
-        ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
-                              OneHotEncoder(handle_unknown="ignore")), cat)])
+    prep = preprocessor(tr, cols)
     hidden = tuple(int(h) for h in a.hidden.split(","))
     mlp_args = dict(hidden_layer_sizes=hidden, max_iter=a.epochs,
                     batch_size=a.batch_size, learning_rate_init=a.learning_rate,

@@ -15,12 +15,11 @@ import sys
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import accuracy_score, log_loss, r2_score
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from sklearn_prep import preprocessor
 
 DATA = sys.argv[1] if len(sys.argv) > 1 else "tests/data"
 CASES = [
@@ -37,12 +36,7 @@ for file, target, feats, kind in CASES:
     tr, te = df[~test_mask], df[test_mask]
     tr, te = tr[tr[target].notna()], te[te[target].notna()]
     cols = feats.split(",") if feats else [c for c in df.columns if c != target]
-    cat = [c for c in cols if df[c].dtype == object]
-    num = [c for c in cols if c not in cat]
-    prep = ColumnTransformer([
-        ("num", make_pipeline(SimpleImputer(), StandardScaler()), num),
-        ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
-                              OneHotEncoder(handle_unknown="ignore")), cat)])
+    prep = preprocessor(df, cols)
     if kind == "linear":
         p = make_pipeline(prep, LinearRegression()).fit(tr[cols], tr[target])
         print(f"{file} {target} n_train={len(tr)} n_test={len(te)} "
