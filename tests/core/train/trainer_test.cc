@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/util/parallel.h"
@@ -196,6 +197,16 @@ Table Blobs(int n_per_class, int classes, uint64_t seed) {
   return t;
 }
 
+// An MLP classifier of `label` (Blobs) with these layers and epochs.
+TrainSpec MlpOnBlobs(std::vector<int> hidden, int epochs) {
+  TrainSpec s;
+  s.kind = ModelKind::kMlpClassifier;
+  s.target = "label";
+  s.hidden_layers = std::move(hidden);
+  s.epochs = epochs;
+  return s;
+}
+
 TEST(TrainerTest, StratifiedSplitKeepsClassProportions) {
   Table t = Blobs(50, 3, 1);
   TrainSpec s;
@@ -215,11 +226,7 @@ TEST(TrainerTest, StratifiedSplitKeepsClassProportions) {
 
 TEST(TrainerTest, SameSeedGivesBitIdenticalModels) {
   Table t = Blobs(40, 2, 2);
-  TrainSpec s;
-  s.kind = ModelKind::kMlpClassifier;
-  s.target = "label";
-  s.hidden_layers = {8, 4};
-  s.epochs = 15;
+  TrainSpec s = MlpOnBlobs({8, 4}, 15);
   auto r1 = Train(t, s);
   auto r2 = Train(t, s);
   ASSERT_TRUE(r1.ok() && r2.ok());
@@ -232,11 +239,7 @@ TEST(TrainerTest, SameSeedGivesBitIdenticalModels) {
 
 TEST(TrainerTest, ProgressSeesEveryEpochAndCanCancel) {
   Table t = Blobs(30, 2, 3);
-  TrainSpec s;
-  s.kind = ModelKind::kMlpClassifier;
-  s.target = "label";
-  s.hidden_layers = {4};
-  s.epochs = 7;
+  TrainSpec s = MlpOnBlobs({4}, 7);
   s.early_stopping_patience = 0;
   s.validation_fraction = 0.2;
   std::vector<int> epochs;
@@ -358,11 +361,7 @@ TEST(TrainerTest, EarlyStoppingKeepsTrainingWhileValidationImproves) {
   // training must run past the patience window and keep the best epoch,
   // whose validation loss is the lowest reported.
   Table t = Blobs(200, 3, 6);
-  TrainSpec s;
-  s.kind = ModelKind::kMlpClassifier;
-  s.target = "label";
-  s.hidden_layers = {8};
-  s.epochs = 60;
+  TrainSpec s = MlpOnBlobs({8}, 60);
   s.early_stopping_patience = 3;
   s.validation_fraction = 0.2;
   double best = 1e300;
@@ -428,11 +427,7 @@ TEST(TrainerTest, TrainingFromAMovedTableGivesTheSameModel) {
       }
       t = std::move(with_missing);
     }
-    TrainSpec s;
-    s.kind = ModelKind::kMlpClassifier;
-    s.target = "label";
-    s.hidden_layers = {6};
-    s.epochs = 5;
+    TrainSpec s = MlpOnBlobs({6}, 5);
     s.validation_fraction = 0.2;
     auto from_const = Train(t, s);
     auto from_moved = Train(Table(t), s);
