@@ -125,10 +125,11 @@ class Server:
         self.model_dir = tempfile.mkdtemp(dir=work, prefix="models-")
         self.proc = subprocess.Popen(
             [f"{build}/server/modelserver", "--listen", f"127.0.0.1:{self.port}",
-             "--model-dir", self.model_dir, "--training-threads", str(threads)],
+             "--metrics-listen", "", "--model-dir", self.model_dir,
+             "--training-threads", str(threads)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         for line in self.proc.stderr:
-            if "modelserver: loaded" in line:
+            if "grpc_address" in line:  # the JSON start-up log line
                 break
         else:
             raise RuntimeError("modelserver did not start")

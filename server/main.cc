@@ -2,19 +2,20 @@
 //
 //   modelserver [--listen HOST:PORT] [--model-dir DIR] [--data-dir DIR] ...
 //
-// When ready it prints `modelserver listening on <host>:<port>` to stderr
-// (tools parse the port from it), then how many models were loaded.
-// SIGTERM or SIGINT shut it down gracefully (exit status 0).
+// Logs are JSON lines on stderr (server/log.h). When ready it logs
+// {"msg":"modelserver listening on <host>:<port>","grpc_address":...,
+// "metrics_address":...,"models":...,"versions":...}; tools take the port
+// from it. SIGTERM or SIGINT shut it down gracefully (exit status 0).
 #include <pthread.h>
 #include <signal.h>
 
 #include <cstdint>
-#include <iostream>
 #include <string>
 #include <thread>
 
 #include "CLI/CLI.hpp"
 #include "absl/time/time.h"
+#include "server/log.h"
 #include "server/server.h"
 
 namespace modelserver::server {
@@ -29,6 +30,16 @@ int Main(int argc, char** argv) {
   app.add_option("--listen", options.listen,
                  "host:port to listen on (port 0 picks a free port)")
       ->capture_default_str();
+  app.add_option("--metrics-listen", options.metrics_listen,
+                 "host:port of the Prometheus endpoint /metrics (port 0 picks "
+                 "a free port; \"\" turns metrics off)")
+      ->capture_default_str();
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level,
+                 "least severe log lines written: debug (every RPC), info, "
+                 "warning or error")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
   app.add_option("--model-dir", options.model_dir,
                  "model directory (created if needed)")
       ->capture_default_str();
@@ -67,6 +78,7 @@ int Main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;  // 2: usage error
   }
+  SetLogLevel(*ParseLogLevel(log_level));
 
   // Block SIGTERM/SIGINT in every thread (threads inherit the mask) and
   // receive them synchronously in one thread.
@@ -78,16 +90,16 @@ int Main(int argc, char** argv) {
 
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(options);
   if (!server.ok()) {
-    std::cerr << "modelserver: " << server.status() << std::endl;
+    Log(LogLevel::kError, "modelserver cannot start",
+        {{"error", server.status().ToString()}});
     return 1;
   }
   Server* s = server->get();
   std::thread signal_thread([s, &signals] {
     int sig = 0;
     sigwait(&signals, &sig);
-    std::cerr << "modelserver: received "
-              << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ", shutting down"
-              << std::endl;
+    Log(LogLevel::kInfo, "shutting down",
+        {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     s->Shutdown(kShutdownGrace);
   });
 
@@ -96,19 +108,19 @@ int Main(int argc, char** argv) {
   for (const auto& [name, versions] : s->registry().List()) {
     if (!versions.empty()) ++models;
   }
-  std::cerr << "modelserver listening on " << s->address() << std::endl;
-  std::cerr << "modelserver: loaded " << models << " models (" << report.loaded
-            << " versions) from " << options.model_dir;
-  if (!report.failures.empty()) {
-    std::cerr << "; " << report.failures.size()
-              << " versions could not be loaded";
-  }
-  std::cerr << std::endl;
+  Log(LogLevel::kInfo, "modelserver listening on " + s->address(),
+      {{"grpc_address", s->address()},
+       {"metrics_address", s->metrics_address()},
+       {"model_dir", options.model_dir},
+       {"models", models},
+       {"versions", static_cast<int64_t>(report.loaded)},
+       {"versions_not_loaded", static_cast<int64_t>(report.failures.size())},
+       {"grpc_version", grpc::Version()}});
 
   s->Wait();
   signal_thread.join();
   server->reset();
-  std::cerr << "modelserver: stopped" << std::endl;
+  Log(LogLevel::kInfo, "stopped");
   return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "core/artifact/model_store.h"
 #include "core/train/trainer.h"
 #include "core/util/status_macros.h"
+#include "google/protobuf/arena.h"
 #include "server/proto_convert.h"
 #include "server/status_util.h"
 
@@ -51,8 +52,9 @@ ColumnTypes SchemaTypes(const Artifact& artifact, bool with_target) {
 absl::StatusOr<JobOutcome> RunTrainJob(
     const std::shared_ptr<const v1::TrainRequest>& request,
     ModelRegistry* registry, const DataSource* data, int threads,
-    const ProgressCallback& progress) {
+    Metrics* metrics, const ProgressCallback& progress) {
   ASSIGN_OR_RETURN(Table table, data->Load(request->data()));
+  if (metrics != nullptr) metrics->AddRowsIngested(table.num_rows());
   const std::string& target_name = request->options().target();
   const Column* target = table.Find(target_name);
   if (target == nullptr) {
@@ -85,7 +87,57 @@ absl::StatusOr<JobOutcome> RunTrainJob(
   return outcome;
 }
 
+// Runs a synchronous handler's body and counts the RPC.
+template <typename Body>
+grpc::Status Counted(Metrics* metrics, Rpc rpc, absl::string_view model,
+                     Body&& body) {
+  RpcScope scope(metrics, rpc);
+  return scope.Finish(body(), model);
+}
+
+// A PredictRequest and PredictResponse on one arena whose first block is
+// part of this object: a small request needs no other allocation.
+class PredictArenaHolder final
+    : public grpc::MessageHolder<v1::PredictRequest, v1::PredictResponse> {
+ public:
+  PredictArenaHolder() : arena_(Options(initial_block_, sizeof(initial_block_))) {
+    set_request(google::protobuf::Arena::CreateMessage<v1::PredictRequest>(
+        &arena_));
+    set_response(google::protobuf::Arena::CreateMessage<v1::PredictResponse>(
+        &arena_));
+  }
+  void Release() override { delete this; }
+
+ private:
+  static google::protobuf::ArenaOptions Options(char* block, size_t size) {
+    google::protobuf::ArenaOptions options;
+    options.initial_block = block;
+    options.initial_block_size = size;
+    return options;
+  }
+
+  alignas(16) char initial_block_[4096];
+  google::protobuf::Arena arena_;
+};
+
 }  // namespace
+
+grpc::MessageHolder<v1::PredictRequest, v1::PredictResponse>*
+PredictArenaAllocator::AllocateMessages() {
+  return new PredictArenaHolder();
+}
+
+ModelServiceImpl::ModelServiceImpl(ModelRegistry* registry, JobManager* jobs,
+                                   UploadStore* uploads, const DataSource* data,
+                                   int training_threads, Metrics* metrics)
+    : registry_(registry),
+      jobs_(jobs),
+      uploads_(uploads),
+      data_(data),
+      training_threads_(training_threads),
+      metrics_(metrics) {
+  SetMessageAllocatorFor_Predict(&predict_allocator_);
+}
 
 grpc::Status ModelServiceImpl::StreamJob(
     grpc::ServerContext* context, const std::string& job_id,
@@ -120,128 +172,151 @@ grpc::Status ModelServiceImpl::StreamJob(
 grpc::Status ModelServiceImpl::Train(
     grpc::ServerContext* context, const v1::TrainRequest* request,
     grpc::ServerWriter<v1::TrainEvent>* writer) {
-  absl::Status valid = CheckName(request->name());
-  if (valid.ok()) valid = ValidateTrainOptions(request->options());
-  if (valid.ok() && !request->has_data()) {
-    valid = absl::InvalidArgumentError(
-        "data: no source set (one of rows, csv, upload_id, path)");
-  }
-  if (valid.ok()) valid = data_->Check(request->data());
-  if (!valid.ok()) return ToGrpcStatus(valid);
+  return Counted(metrics_, Rpc::kTrain, request->name(), [&]() -> grpc::Status {
+    absl::Status valid = CheckName(request->name());
+    if (valid.ok()) valid = ValidateTrainOptions(request->options());
+    if (valid.ok() && !request->has_data()) {
+      valid = absl::InvalidArgumentError(
+          "data: no source set (one of rows, csv, upload_id, path)");
+    }
+    if (valid.ok()) valid = data_->Check(request->data());
+    if (!valid.ok()) return ToGrpcStatus(valid);
 
-  auto shared = std::make_shared<const v1::TrainRequest>(*request);
-  ModelRegistry* registry = registry_;
-  const DataSource* data = data_;
-  const int threads = training_threads_;
-  absl::StatusOr<std::string> job_id = jobs_->Submit(
-      request->name(),
-      [shared, registry, data, threads](const ProgressCallback& p) {
-        return RunTrainJob(shared, registry, data, threads, p);
-      });
-  if (!job_id.ok()) return ToGrpcStatus(job_id.status());
-  return StreamJob(context, *job_id, writer);
+    auto shared = std::make_shared<const v1::TrainRequest>(*request);
+    ModelRegistry* registry = registry_;
+    const DataSource* data = data_;
+    const int threads = training_threads_;
+    Metrics* metrics = metrics_;
+    absl::StatusOr<std::string> job_id = jobs_->Submit(
+        request->name(),
+        [shared, registry, data, threads, metrics](const ProgressCallback& p) {
+          return RunTrainJob(shared, registry, data, threads, metrics, p);
+        });
+    if (!job_id.ok()) return ToGrpcStatus(job_id.status());
+    return StreamJob(context, *job_id, writer);
+  });
 }
 
 grpc::Status ModelServiceImpl::UploadDataset(
     grpc::ServerContext* context, grpc::ServerReader<v1::UploadChunk>* reader,
     v1::UploadResponse* response) {
-  absl::StatusOr<std::unique_ptr<UploadStore::Writer>> upload =
-      uploads_->Begin();
-  if (!upload.ok()) return ToGrpcStatus(upload.status());
-  UploadStore::Writer& w = **upload;
-  v1::UploadChunk chunk;
-  while (reader->Read(&chunk)) {
-    absl::Status s = w.Append(chunk.data());
+  return Counted(metrics_, Rpc::kUploadDataset, {}, [&]() -> grpc::Status {
+    absl::StatusOr<std::unique_ptr<UploadStore::Writer>> upload =
+        uploads_->Begin();
+    if (!upload.ok()) return ToGrpcStatus(upload.status());
+    UploadStore::Writer& w = **upload;
+    v1::UploadChunk chunk;
+    while (reader->Read(&chunk)) {
+      absl::Status s = w.Append(chunk.data());
+      if (!s.ok()) return ToGrpcStatus(s);
+    }
+    if (context->IsCancelled()) {
+      return grpc::Status(grpc::StatusCode::CANCELLED,
+                          "the upload was cancelled by the client");
+    }
+    absl::Status s = w.Finish();
     if (!s.ok()) return ToGrpcStatus(s);
-  }
-  if (context->IsCancelled()) {
-    return grpc::Status(grpc::StatusCode::CANCELLED,
-                        "the upload was cancelled by the client");
-  }
-  absl::Status s = w.Finish();
-  if (!s.ok()) return ToGrpcStatus(s);
-  response->set_upload_id(w.id());
-  response->set_bytes(w.bytes());
-  return grpc::Status::OK;
+    response->set_upload_id(w.id());
+    response->set_bytes(w.bytes());
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status ModelServiceImpl::WatchJob(
     grpc::ServerContext* context, const v1::WatchJobRequest* request,
     grpc::ServerWriter<v1::TrainEvent>* writer) {
-  absl::Status valid = CheckJobId(request->job_id());
-  if (!valid.ok()) return ToGrpcStatus(valid);
-  return StreamJob(context, request->job_id(), writer);
+  return Counted(metrics_, Rpc::kWatchJob, {}, [&]() -> grpc::Status {
+    absl::Status valid = CheckJobId(request->job_id());
+    if (!valid.ok()) return ToGrpcStatus(valid);
+    return StreamJob(context, request->job_id(), writer);
+  });
 }
 
 grpc::Status ModelServiceImpl::GetJob(grpc::ServerContext* /*context*/,
                                       const v1::GetJobRequest* request,
                                       v1::Job* response) {
-  absl::Status valid = CheckJobId(request->job_id());
-  if (!valid.ok()) return ToGrpcStatus(valid);
-  absl::StatusOr<JobSnapshot> job = jobs_->Get(request->job_id());
-  if (!job.ok()) return ToGrpcStatus(job.status());
-  *response = JobToProto(*job);
-  return grpc::Status::OK;
+  return Counted(metrics_, Rpc::kGetJob, {}, [&]() -> grpc::Status {
+    absl::Status valid = CheckJobId(request->job_id());
+    if (!valid.ok()) return ToGrpcStatus(valid);
+    absl::StatusOr<JobSnapshot> job = jobs_->Get(request->job_id());
+    if (!job.ok()) return ToGrpcStatus(job.status());
+    *response = JobToProto(*job);
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status ModelServiceImpl::ListJobs(grpc::ServerContext* /*context*/,
                                         const v1::ListJobsRequest* /*request*/,
                                         v1::ListJobsResponse* response) {
-  for (const JobSnapshot& job : jobs_->List()) {
-    *response->add_jobs() = JobToProto(job);
-  }
-  return grpc::Status::OK;
+  return Counted(metrics_, Rpc::kListJobs, {}, [&]() -> grpc::Status {
+    for (const JobSnapshot& job : jobs_->List()) {
+      *response->add_jobs() = JobToProto(job);
+    }
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status ModelServiceImpl::CancelJob(grpc::ServerContext* /*context*/,
                                          const v1::CancelJobRequest* request,
                                          v1::Job* response) {
-  absl::Status valid = CheckJobId(request->job_id());
-  if (!valid.ok()) return ToGrpcStatus(valid);
-  absl::StatusOr<JobSnapshot> job = jobs_->Cancel(request->job_id());
-  if (!job.ok()) return ToGrpcStatus(job.status());
-  *response = JobToProto(*job);
-  return grpc::Status::OK;
+  return Counted(metrics_, Rpc::kCancelJob, {}, [&]() -> grpc::Status {
+    absl::Status valid = CheckJobId(request->job_id());
+    if (!valid.ok()) return ToGrpcStatus(valid);
+    absl::StatusOr<JobSnapshot> job = jobs_->Cancel(request->job_id());
+    if (!job.ok()) return ToGrpcStatus(job.status());
+    *response = JobToProto(*job);
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status ModelServiceImpl::Evaluate(grpc::ServerContext* /*context*/,
                                         const v1::EvaluateRequest* request,
                                         v1::EvaluateResponse* response) {
-  absl::Status valid = CheckName(request->name());
-  if (valid.ok()) valid = CheckVersion(request->version(), "latest");
-  if (valid.ok() && !request->has_data()) {
-    valid = absl::InvalidArgumentError(
-        "data: no source set (one of rows, csv, upload_id, path)");
-  }
-  if (valid.ok()) valid = data_->Check(request->data());
-  if (!valid.ok()) return ToGrpcStatus(valid);
+  return Counted(metrics_, Rpc::kEvaluate, request->name(), [&]() -> grpc::Status {
+    absl::Status valid = CheckName(request->name());
+    if (valid.ok()) valid = CheckVersion(request->version(), "latest");
+    if (valid.ok() && !request->has_data()) {
+      valid = absl::InvalidArgumentError(
+          "data: no source set (one of rows, csv, upload_id, path)");
+    }
+    if (valid.ok()) valid = data_->Check(request->data());
+    if (!valid.ok()) return ToGrpcStatus(valid);
 
-  absl::StatusOr<std::shared_ptr<const Artifact>> artifact =
-      registry_->Get(request->name(), request->version());
-  if (!artifact.ok()) return ToGrpcStatus(artifact.status());
-  absl::StatusOr<Table> table =
-      data_->Load(request->data(), SchemaTypes(**artifact, true));
-  if (!table.ok()) return ToGrpcStatus(table.status());
-  absl::StatusOr<Evaluation> evaluation = (*artifact)->Evaluate(*table);
-  if (!evaluation.ok()) return ToGrpcStatus(evaluation.status());
-  *response = EvaluationToProto(*evaluation, (*artifact)->metadata());
-  return grpc::Status::OK;
+    absl::StatusOr<std::shared_ptr<const Artifact>> artifact =
+        registry_->Get(request->name(), request->version());
+    if (!artifact.ok()) return ToGrpcStatus(artifact.status());
+    absl::StatusOr<Table> table =
+        data_->Load(request->data(), SchemaTypes(**artifact, true));
+    if (!table.ok()) return ToGrpcStatus(table.status());
+    absl::StatusOr<Evaluation> evaluation = (*artifact)->Evaluate(*table);
+    if (!evaluation.ok()) return ToGrpcStatus(evaluation.status());
+    *response = EvaluationToProto(*evaluation, (*artifact)->metadata());
+    return grpc::Status::OK;
+  });
 }
 
-grpc::Status ModelServiceImpl::Predict(grpc::ServerContext* /*context*/,
-                                       const v1::PredictRequest* request,
-                                       v1::PredictResponse* response) {
-  absl::Status valid = CheckName(request->name());
-  if (valid.ok()) valid = CheckVersion(request->version(), "latest");
+grpc::ServerUnaryReactor* ModelServiceImpl::Predict(
+    grpc::CallbackServerContext* context, const v1::PredictRequest* request,
+    v1::PredictResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(DoPredict(*request, response));
+  return reactor;
+}
+
+grpc::Status ModelServiceImpl::DoPredict(const v1::PredictRequest& request,
+                                         v1::PredictResponse* response) {
+  RpcScope scope(metrics_, Rpc::kPredict);
+  absl::Status valid = CheckName(request.name());
+  if (valid.ok()) valid = CheckVersion(request.version(), "latest");
   if (valid.ok()) {
-    switch (request->input_case()) {
+    switch (request.input_case()) {
       case v1::PredictRequest::kRows:
-        if (request->rows().rows_size() == 0) {
+        if (request.rows().rows_size() == 0) {
           valid = absl::InvalidArgumentError("rows: no rows");
         }
         break;
       case v1::PredictRequest::kCsv:
-        if (request->csv().empty()) {
+        if (request.csv().empty()) {
           valid = absl::InvalidArgumentError("csv is empty");
         }
         break;
@@ -249,75 +324,102 @@ grpc::Status ModelServiceImpl::Predict(grpc::ServerContext* /*context*/,
         valid = absl::InvalidArgumentError("input: set rows or csv");
     }
   }
-  if (!valid.ok()) return ToGrpcStatus(valid);
+  if (!valid.ok()) return scope.Finish(ToGrpcStatus(valid), request.name());
 
   absl::StatusOr<std::shared_ptr<const Artifact>> artifact =
-      registry_->Get(request->name(), request->version());
-  if (!artifact.ok()) return ToGrpcStatus(artifact.status());
-  const ColumnTypes types = SchemaTypes(**artifact, false);
-  absl::StatusOr<Table> table =
-      request->input_case() == v1::PredictRequest::kRows
-          ? TableFromRows(request->rows(), types)
-          : TableFromCsv(request->csv(), types);
-  if (!table.ok()) return ToGrpcStatus(table.status());
-  absl::StatusOr<Predictions> predictions = (*artifact)->Predict(*table);
-  if (!predictions.ok()) return ToGrpcStatus(predictions.status());
-  *response = PredictionsToProto(*predictions, (*artifact)->metadata());
-  return grpc::Status::OK;
+      registry_->Get(request.name(), request.version());
+  if (!artifact.ok()) {
+    return scope.Finish(ToGrpcStatus(artifact.status()), request.name());
+  }
+  // From here on the request reached a model version: count it there.
+  const Artifact& model = **artifact;
+  ModelSeries* series =
+      metrics_ == nullptr
+          ? nullptr
+          : metrics_->Model(request.name(), model.metadata().version);
+  const int64_t start = series == nullptr ? 0 : MonotonicNanos();
+  absl::Status status = [&]() -> absl::Status {
+    const ColumnTypes types = SchemaTypes(model, false);
+    ASSIGN_OR_RETURN(Table table,
+                     request.input_case() == v1::PredictRequest::kRows
+                         ? TableFromRows(request.rows(), types)
+                         : TableFromCsv(request.csv(), types));
+    ASSIGN_OR_RETURN(Predictions predictions, model.Predict(table));
+    PredictionsToProto(predictions, model.metadata(), response);
+    return absl::OkStatus();
+  }();
+  if (series != nullptr) {
+    if (status.ok()) {
+      series->succeeded.fetch_add(1, std::memory_order_relaxed);
+      series->rows.fetch_add(
+          static_cast<uint64_t>(response->predictions_size()),
+          std::memory_order_relaxed);
+    } else {
+      series->failed.fetch_add(1, std::memory_order_relaxed);
+    }
+    series->latency.Observe(MonotonicNanos() - start);
+  }
+  return scope.Finish(ToGrpcStatus(status), request.name());
 }
 
 grpc::Status ModelServiceImpl::ListModels(
     grpc::ServerContext* /*context*/, const v1::ListModelsRequest* /*request*/,
     v1::ListModelsResponse* response) {
-  for (const auto& [name, versions] : registry_->List()) {
-    if (versions.empty()) continue;
-    absl::StatusOr<std::shared_ptr<const Artifact>> latest =
-        registry_->Get(name, versions.back());
-    if (!latest.ok()) continue;  // deleted meanwhile
-    v1::ModelSummary* m = response->add_models();
-    m->set_name(name);
-    m->set_latest_version(versions.back());
-    m->set_num_versions(static_cast<int32_t>(versions.size()));
-    m->set_kind(std::string(ModelKindName((*latest)->metadata().kind)));
-    m->set_target((*latest)->metadata().target);
-  }
-  return grpc::Status::OK;
+  return Counted(metrics_, Rpc::kListModels, {}, [&]() -> grpc::Status {
+    for (const auto& [name, versions] : registry_->List()) {
+      if (versions.empty()) continue;
+      absl::StatusOr<std::shared_ptr<const Artifact>> latest =
+          registry_->Get(name, versions.back());
+      if (!latest.ok()) continue;  // deleted meanwhile
+      v1::ModelSummary* m = response->add_models();
+      m->set_name(name);
+      m->set_latest_version(versions.back());
+      m->set_num_versions(static_cast<int32_t>(versions.size()));
+      m->set_kind(std::string(ModelKindName((*latest)->metadata().kind)));
+      m->set_target((*latest)->metadata().target);
+    }
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status ModelServiceImpl::GetModel(grpc::ServerContext* /*context*/,
                                         const v1::GetModelRequest* request,
                                         v1::ModelInfo* response) {
-  absl::Status valid = CheckName(request->name());
-  if (valid.ok()) valid = CheckVersion(request->version(), "every version");
-  if (!valid.ok()) return ToGrpcStatus(valid);
-  response->set_name(request->name());
-  if (request->version() == 0) {
-    absl::StatusOr<std::vector<std::shared_ptr<const Artifact>>> all =
-        registry_->GetAll(request->name());
-    if (!all.ok()) return ToGrpcStatus(all.status());
-    for (const auto& artifact : *all) {
-      *response->add_versions() = VersionInfoToProto(*artifact);
+  return Counted(metrics_, Rpc::kGetModel, request->name(), [&]() -> grpc::Status {
+    absl::Status valid = CheckName(request->name());
+    if (valid.ok()) valid = CheckVersion(request->version(), "every version");
+    if (!valid.ok()) return ToGrpcStatus(valid);
+    response->set_name(request->name());
+    if (request->version() == 0) {
+      absl::StatusOr<std::vector<std::shared_ptr<const Artifact>>> all =
+          registry_->GetAll(request->name());
+      if (!all.ok()) return ToGrpcStatus(all.status());
+      for (const auto& artifact : *all) {
+        *response->add_versions() = VersionInfoToProto(*artifact);
+      }
+      return grpc::Status::OK;
     }
+    absl::StatusOr<std::shared_ptr<const Artifact>> artifact =
+        registry_->Get(request->name(), request->version());
+    if (!artifact.ok()) return ToGrpcStatus(artifact.status());
+    *response->add_versions() = VersionInfoToProto(**artifact);
     return grpc::Status::OK;
-  }
-  absl::StatusOr<std::shared_ptr<const Artifact>> artifact =
-      registry_->Get(request->name(), request->version());
-  if (!artifact.ok()) return ToGrpcStatus(artifact.status());
-  *response->add_versions() = VersionInfoToProto(**artifact);
-  return grpc::Status::OK;
+  });
 }
 
 grpc::Status ModelServiceImpl::DeleteModel(
     grpc::ServerContext* /*context*/, const v1::DeleteModelRequest* request,
     v1::DeleteModelResponse* response) {
-  absl::Status valid = CheckName(request->name());
-  if (valid.ok()) valid = CheckVersion(request->version(), "every version");
-  if (!valid.ok()) return ToGrpcStatus(valid);
-  absl::StatusOr<std::vector<int64_t>> deleted =
-      registry_->Delete(request->name(), request->version());
-  if (!deleted.ok()) return ToGrpcStatus(deleted.status());
-  for (int64_t v : *deleted) response->add_deleted_versions(v);
-  return grpc::Status::OK;
+  return Counted(metrics_, Rpc::kDeleteModel, request->name(), [&]() -> grpc::Status {
+    absl::Status valid = CheckName(request->name());
+    if (valid.ok()) valid = CheckVersion(request->version(), "every version");
+    if (!valid.ok()) return ToGrpcStatus(valid);
+    absl::StatusOr<std::vector<int64_t>> deleted =
+        registry_->Delete(request->name(), request->version());
+    if (!deleted.ok()) return ToGrpcStatus(deleted.status());
+    for (int64_t v : *deleted) response->add_deleted_versions(v);
+    return grpc::Status::OK;
+  });
 }
 
 }  // namespace modelserver::server

@@ -1,8 +1,12 @@
 // File: server/model_service.h
-// ModelServiceImpl: modelserver.v1.ModelService on the synchronous gRPC API.
-// Handlers are thin: validate the request, call core (ModelRegistry,
-// JobManager, Artifact), convert (server/proto_convert.h), map the status
-// once (server/status_util.h). docs/api.md describes each RPC.
+// ModelServiceImpl: modelserver.v1.ModelService. Predict is on gRPC's
+// callback API and runs on gRPC's own threads with its request and response
+// parsed into one protobuf arena (PredictArenaAllocator); the other RPCs,
+// which may block for long (streams, whole datasets), are on the
+// synchronous API. Handlers are thin: validate the request, call core
+// (ModelRegistry, JobManager, Artifact), convert (server/proto_convert.h),
+// map the status once (server/status_util.h), record (server/metrics.h).
+// docs/api.md describes each RPC.
 //
 // Train validates the request (name, options, data source) before any job
 // is created (INVALID_ARGUMENT), then queues a job that reads the data,
@@ -11,8 +15,8 @@
 // the failure's code such as INVALID_ARGUMENT or CANCELLED). If the client
 // goes away the job continues (WatchJob re-attaches).
 //
-// Ownership: the registry, job manager and data source are not owned and
-// must outlive the service. Thread-safety: every handler may run
+// Ownership: the registry, job manager, data source and metrics (null =
+// not counted) are not owned and must outlive the service. Thread-safety: every handler may run
 // concurrently.
 #ifndef MODELSERVER_SERVER_MODEL_SERVICE_H_
 #define MODELSERVER_SERVER_MODEL_SERVICE_H_
@@ -25,21 +29,29 @@
 #include "grpcpp/grpcpp.h"
 #include "modelserver/v1/model_service.grpc.pb.h"
 #include "server/data_source.h"
+#include "server/metrics.h"
 #include "server/upload_store.h"
 
 namespace modelserver::server {
 
-class ModelServiceImpl final : public v1::ModelService::Service {
+// Hands gRPC a PredictRequest and PredictResponse that live on one
+// protobuf arena (with a first block inside the holder), so that parsing a
+// request and building its response cost one allocation, not one per value.
+class PredictArenaAllocator final
+    : public grpc::MessageAllocator<v1::PredictRequest, v1::PredictResponse> {
+ public:
+  grpc::MessageHolder<v1::PredictRequest, v1::PredictResponse>*
+  AllocateMessages() override;
+};
+
+class ModelServiceImpl final
+    : public v1::ModelService::WithCallbackMethod_Predict<
+          v1::ModelService::Service> {
  public:
   // `training_threads`: TrainSpec::threads of every job (0 = every core).
   ModelServiceImpl(ModelRegistry* registry, JobManager* jobs,
                    UploadStore* uploads, const DataSource* data,
-                   int training_threads = 0)
-      : registry_(registry),
-        jobs_(jobs),
-        uploads_(uploads),
-        data_(data),
-        training_threads_(training_threads) {}
+                   int training_threads = 0, Metrics* metrics = nullptr);
 
   grpc::Status Train(grpc::ServerContext* context,
                      const v1::TrainRequest* request,
@@ -62,9 +74,12 @@ class ModelServiceImpl final : public v1::ModelService::Service {
   grpc::Status Evaluate(grpc::ServerContext* context,
                         const v1::EvaluateRequest* request,
                         v1::EvaluateResponse* response) override;
-  grpc::Status Predict(grpc::ServerContext* context,
-                       const v1::PredictRequest* request,
-                       v1::PredictResponse* response) override;
+  grpc::ServerUnaryReactor* Predict(grpc::CallbackServerContext* context,
+                                    const v1::PredictRequest* request,
+                                    v1::PredictResponse* response) override;
+  // The work of Predict, callable without gRPC (benchmarks, tests).
+  grpc::Status DoPredict(const v1::PredictRequest& request,
+                         v1::PredictResponse* response);
   grpc::Status ListModels(grpc::ServerContext* context,
                           const v1::ListModelsRequest* request,
                           v1::ListModelsResponse* response) override;
@@ -91,6 +106,8 @@ class ModelServiceImpl final : public v1::ModelService::Service {
   UploadStore* uploads_;
   const DataSource* data_;
   const int training_threads_;
+  Metrics* const metrics_;
+  PredictArenaAllocator predict_allocator_;
 };
 
 }  // namespace modelserver::server

@@ -486,31 +486,43 @@ v1::EvaluateResponse EvaluationToProto(const Evaluation& evaluation,
   return out;
 }
 
-v1::PredictResponse PredictionsToProto(const Predictions& predictions,
-                                       const ModelMetadata& metadata) {
-  v1::PredictResponse out;
-  out.set_name(metadata.name);
-  out.set_version(metadata.version);
+void PredictionsToProto(const Predictions& predictions,
+                        const ModelMetadata& metadata,
+                        v1::PredictResponse* out) {
+  out->set_name(metadata.name);
+  out->set_version(metadata.version);
   if (!IsClassifier(metadata.kind)) {
-    for (Eigen::Index i = 0; i < predictions.values.size(); ++i) {
-      out.add_predictions()->set_value(predictions.values[i]);
+    const int n = static_cast<int>(predictions.values.size());
+    out->mutable_predictions()->Reserve(n);
+    for (int i = 0; i < n; ++i) {
+      out->add_predictions()->set_value(predictions.values[i]);
     }
-    return out;
+    return;
   }
   for (const std::string& label : metadata.class_labels) {
-    out.add_class_labels(label);
+    out->add_class_labels(label);
   }
-  for (size_t i = 0; i < predictions.classes.size(); ++i) {
-    v1::Prediction* p = out.add_predictions();
+  const int n = static_cast<int>(predictions.classes.size());
+  const int k = static_cast<int>(predictions.probabilities.cols());
+  out->mutable_predictions()->Reserve(n);
+  for (int i = 0; i < n; ++i) {
+    v1::Prediction* p = out->add_predictions();
     const int32_t cls = predictions.classes[i];
     if (cls >= 0 && static_cast<size_t>(cls) < metadata.class_labels.size()) {
       p->set_label(metadata.class_labels[cls]);
     }
-    const Eigen::Index row = static_cast<Eigen::Index>(i);
-    for (Eigen::Index c = 0; c < predictions.probabilities.cols(); ++c) {
-      p->add_probabilities(predictions.probabilities(row, c));
+    auto* probabilities = p->mutable_probabilities();
+    probabilities->Reserve(k);
+    for (int c = 0; c < k; ++c) {
+      probabilities->AddAlreadyReserved(predictions.probabilities(i, c));
     }
   }
+}
+
+v1::PredictResponse PredictionsToProto(const Predictions& predictions,
+                                       const ModelMetadata& metadata) {
+  v1::PredictResponse out;
+  PredictionsToProto(predictions, metadata, &out);
   return out;
 }
 

@@ -88,6 +88,10 @@ void MetricsToProto(const MetricList& metrics,
                     google::protobuf::RepeatedPtrField<v1::Metric>* out);
 v1::EvaluateResponse EvaluationToProto(const Evaluation& evaluation,
                                        const ModelMetadata& metadata);
+// Fills `out` (which may live on an arena; it is expected empty).
+void PredictionsToProto(const Predictions& predictions,
+                        const ModelMetadata& metadata,
+                        v1::PredictResponse* out);
 v1::PredictResponse PredictionsToProto(const Predictions& predictions,
                                        const ModelMetadata& metadata);
 // data_checksum as "crc32c:%08x".

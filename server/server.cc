@@ -1,14 +1,23 @@
 #include "server/server.h"
 
 #include <chrono>
-#include <iostream>
 #include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "core/util/status_macros.h"
+#include "server/log.h"
 
 namespace modelserver::server {
+namespace {
+
+// "127.0.0.1" of "127.0.0.1:50051" ("[::1]" of "[::1]:50051").
+std::string HostOf(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   if (options.listen.empty()) {
@@ -22,11 +31,20 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   }
   auto server = std::unique_ptr<Server>(new Server());
   server->options_ = options;
+  Metrics* metrics = nullptr;
+  if (!options.metrics_listen.empty()) {
+    server->metrics_ = std::make_shared<Metrics>(nullptr, nullptr);
+    metrics = server->metrics_.get();
+  }
   ASSIGN_OR_RETURN(server->registry_,
                    ModelRegistry::Open(options.model_dir, &server->report_));
   for (const absl::Status& failure : server->report_.failures) {
-    std::cerr << "modelserver: skipped a model version: " << failure
-              << std::endl;
+    Log(LogLevel::kWarning, "skipped a model version that cannot be loaded",
+        {{"error", failure.ToString()}});
+  }
+  if (metrics != nullptr) {
+    metrics->AddModelLoadFailures(
+        static_cast<int64_t>(server->report_.failures.size()));
   }
   UploadStore::Options upload_options;
   upload_options.dir = absl::StrCat(options.model_dir, "/.uploads");
@@ -38,10 +56,46 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   job_options.max_concurrent = options.max_concurrent_trainings;
   job_options.thread_niceness = options.training_niceness;
   job_options.max_queued = options.max_queued_trainings;
+  job_options.on_finish = [metrics](const JobSnapshot& job) {
+    if (metrics != nullptr) metrics->JobFinished(job);
+    const double seconds =
+        job.started_unix_micros > 0
+            ? (job.finished_unix_micros - job.started_unix_micros) * 1e-6
+            : 0.0;
+    Log(job.state == JobState::kFailed ? LogLevel::kWarning : LogLevel::kInfo,
+        "training job finished",
+        {{"job", job.id},
+         {"model", job.name},
+         {"state", JobStateName(job.state)},
+         {"version", job.version},
+         {"epochs", job.epoch},
+         {"seconds", seconds},
+         {"error", job.error.ok() ? "" : job.error.ToString()}});
+  };
   ASSIGN_OR_RETURN(server->jobs_, JobManager::Create(job_options));
+  if (metrics != nullptr) {
+    metrics->SetSources(server->registry_.get(), server->jobs_.get());
+  }
   server->service_ = std::make_unique<ModelServiceImpl>(
       server->registry_.get(), server->jobs_.get(), server->uploads_.get(),
-      server->data_.get(), options.training_threads);
+      server->data_.get(), options.training_threads, metrics);
+
+  if (metrics != nullptr) {
+    // civetweb (inside prometheus-cpp) throws when it cannot bind.
+    try {
+      server->exposer_ =
+          std::make_unique<prometheus::Exposer>(options.metrics_listen, 2);
+    } catch (const std::exception& e) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot serve metrics on '", options.metrics_listen,
+                       "': ", e.what()));
+    }
+    server->exposer_->RegisterCollectable(server->metrics_);
+    const std::vector<int> ports = server->exposer_->GetListeningPorts();
+    server->metrics_port_ = ports.empty() ? 0 : ports.front();
+    server->metrics_address_ =
+        absl::StrCat(HostOf(options.metrics_listen), ":", server->metrics_port_);
+  }
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
@@ -54,11 +108,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on '", options.listen, "'"));
   }
-  const size_t colon = options.listen.rfind(':');
   server->address_ =
-      absl::StrCat(colon == std::string::npos ? options.listen
-                                              : options.listen.substr(0, colon),
-                   ":", server->port_);
+      absl::StrCat(HostOf(options.listen), ":", server->port_);
   return server;
 }
 

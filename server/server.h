@@ -1,7 +1,8 @@
 // File: server/server.h
 // Server: the modelserver process minus its flags. Create() opens the model
-// registry (versions that fail to load are logged to stderr and skipped),
-// the upload store (<model-dir>/.uploads), the job manager and a gRPC server
+// registry (versions that fail to load are logged and skipped), the upload
+// store (<model-dir>/.uploads), the job manager, the metrics and their
+// Prometheus endpoint (unless `metrics_listen` is empty), and a gRPC server
 // (insecure credentials) serving modelserver.v1.ModelService, and starts
 // listening.
 //
@@ -20,7 +21,9 @@
 #include "core/jobs/job_manager.h"
 #include "core/registry/model_registry.h"
 #include "grpcpp/grpcpp.h"
+#include "prometheus/exposer.h"
 #include "server/data_source.h"
+#include "server/metrics.h"
 #include "server/model_service.h"
 #include "server/upload_store.h"
 
@@ -29,6 +32,9 @@ namespace modelserver::server {
 struct ServerOptions {
   // host:port to listen on; port 0 picks a free port (see Server::port()).
   std::string listen = "127.0.0.1:50051";
+  // host:port of the Prometheus endpoint (GET /metrics); port 0 picks a
+  // free port; empty = no endpoint and nothing counted.
+  std::string metrics_listen = "127.0.0.1:9464";
   // The model directory (created if needed).
   std::string model_dir = "./var/models";
   // Folder that Dataset.path is relative to; empty = path sources disabled.
@@ -59,6 +65,11 @@ class Server {
   int port() const { return port_; }
   // `listen` with the port actually bound ("127.0.0.1:41234").
   const std::string& address() const { return address_; }
+  // The metrics endpoint's port and address; 0 / "" when it is off.
+  int metrics_port() const { return metrics_port_; }
+  const std::string& metrics_address() const { return metrics_address_; }
+  // Null when metrics are off.
+  Metrics* metrics() { return metrics_.get(); }
   // What the registry loaded at startup.
   const ModelRegistry::LoadReport& load_report() const { return report_; }
   ModelRegistry& registry() { return *registry_; }
@@ -77,14 +88,20 @@ class Server {
   ModelRegistry::LoadReport report_;
   // Declaration order = reverse destruction order: the job manager (whose
   // jobs use the registry and data source) and the gRPC server go first.
+  // Metrics outlive everything that counts into them; the exposer, whose
+  // scrapes read the registry and the job manager, goes first.
+  std::shared_ptr<Metrics> metrics_;
   std::unique_ptr<ModelRegistry> registry_;
   std::unique_ptr<UploadStore> uploads_;
   std::unique_ptr<DataSource> data_;
   std::unique_ptr<JobManager> jobs_;
   std::unique_ptr<ModelServiceImpl> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
   int port_ = 0;
   std::string address_;
+  int metrics_port_ = 0;
+  std::string metrics_address_;
   std::once_flag shutdown_once_;
 };
 

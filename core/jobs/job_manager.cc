@@ -227,6 +227,7 @@ class JobManager::Impl {
     }
     job->events.push_back(std::move(event));
     job->events_cv.SignalAll();
+    if (options_.on_finish) options_.on_finish(job->snapshot);
 
     finished_.push_back(job->snapshot.id);
     while (finished_.size() > static_cast<size_t>(options_.max_finished_jobs)) {

@@ -92,6 +92,10 @@ class JobManager {
     // it. A positive value lets the scheduler favour serving threads over
     // training when they compete for cores. Default 0.
     int thread_niceness = 0;
+    // Called once per job when it reaches a final state (succeeded, failed
+    // or cancelled), with its final snapshot. Runs with the manager's lock
+    // held: it must be quick and must not call this JobManager.
+    std::function<void(const JobSnapshot&)> on_finish;
   };
 
   // INVALID_ARGUMENT for options < 1 (thread_niceness outside [0, 19]).

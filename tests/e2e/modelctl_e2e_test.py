@@ -30,22 +30,26 @@ class Server:
     """A modelserver process on a free loopback port."""
 
     def __init__(self, model_dir, data_dir=None, extra=()):
-        args = [MODELSERVER, "--listen", "127.0.0.1:0", "--model-dir", model_dir]
+        args = [MODELSERVER, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
+                "--model-dir", model_dir]
         if data_dir:
             args += ["--data-dir", data_dir]
         args += list(extra)
         self.stderr_lines = []
         self.proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
         self.port = None
+        self.ready = None  # the start-up log line, parsed
         deadline = time.time() + 30
         while time.time() < deadline:
             line = self.proc.stderr.readline()
             if not line:
                 break
             self.stderr_lines.append(line)
-            if "listening on" in line:
-                self.port = int(line.strip().rsplit(":", 1)[1])
-            if line.startswith("modelserver: loaded"):  # printed next
+            record = json.loads(line)  # every log line is one JSON object
+            if "grpc_address" in record:
+                self.ready = record
+                self.port = int(record["grpc_address"].rsplit(":", 1)[1])
+                self.metrics_address = record["metrics_address"]
                 break
         if self.port is None:
             self.proc.kill()
@@ -417,8 +421,8 @@ class RestartTest(unittest.TestCase):
                 self.assertEqual(server.stop(), 0)
             server = Server(model_dir)
             try:
-                self.assertTrue(any("loaded 1 models (2 versions)" in l
-                                    for l in server.stderr_lines), server.stderr_lines)
+                self.assertEqual((server.ready["models"], server.ready["versions"]), (1, 2),
+                                 server.stderr_lines)
                 models = ctl_json(server.address, "list")["models"]
                 self.assertEqual([(m["name"], m["latest_version"], m["num_versions"])
                                   for m in models], [("iris", "2", 2)])

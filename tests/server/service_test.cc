@@ -100,6 +100,7 @@ class ServiceTest : public ::testing::Test {
   void StartServer() {
     ServerOptions o;
     o.listen = "127.0.0.1:0";
+    o.metrics_listen = "127.0.0.1:0";
     o.model_dir = dir_ + "/models";
     o.data_dir = "";
     absl::StatusOr<std::unique_ptr<Server>> s = Server::Create(o);

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -513,6 +514,39 @@ TEST(JobManagerTest, AThrowingJobFailsWithInternal) {
   EXPECT_THAT(std::string(events[1].error.message()), HasSubstr("boom"));
   EXPECT_EQ(m->Submit("m", nullptr).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST(JobManagerTest, OnFinishSeesEachJobOnceInItsFinalState) {
+  std::mutex mu;
+  std::vector<std::pair<std::string, JobState>> seen;
+  JobManager::Options options;
+  options.on_finish = [&](const JobSnapshot& job) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.emplace_back(job.id, job.state);
+    EXPECT_GT(job.finished_unix_micros, 0);
+  };
+  auto m = JobManager::Create(options);
+  ASSERT_TRUE(m.ok()) << m.status();
+  absl::Notification started, release;
+  auto ok_id = (*m)->Submit("a", Blocking(&started, &release));
+  ASSERT_TRUE(ok_id.ok());
+  started.WaitForNotification();
+  // Queued behind the first job, then cancelled before it runs.
+  auto queued_id = (*m)->Submit("b", Blocking(&started, &release));
+  ASSERT_TRUE(queued_id.ok());
+  ASSERT_TRUE((*m)->Cancel(*queued_id).ok());
+  auto failing_id = (*m)->Submit(
+      "c", [](const ProgressCallback&) -> absl::StatusOr<JobOutcome> {
+        return absl::InvalidArgumentError("bad data");
+      });
+  ASSERT_TRUE(failing_id.ok());
+  release.Notify();
+  AllEvents(**m, *ok_id);
+  AllEvents(**m, *failing_id);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_THAT(seen, ElementsAre(std::pair(*queued_id, JobState::kCancelled),
+                                std::pair(*ok_id, JobState::kSucceeded),
+                                std::pair(*failing_id, JobState::kFailed)));
 }
 
 TEST(JobManagerTest, UnknownIdsAreNotFound) {
