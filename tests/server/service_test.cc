@@ -1,6 +1,10 @@
 // In-process tests of ModelService: a Server on 127.0.0.1:0 with a temporary
 // model directory, called through a real gRPC stub.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -23,6 +27,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // y = 2x + 1 (+ 3 when color is "blue"), small deterministic noise.
 v1::InlineRows LinearRows(int n) {
@@ -76,6 +81,31 @@ v1::TrainRequest SlowRequest(const std::string& name) {
   o->set_early_stopping_patience(0);
 
   return req;
+}
+
+// GET http://127.0.0.1:<port><path> over a plain socket (HTTP/1.0, the
+// server closes the connection); returns the body, or "" on failure.
+std::string HttpGet(int port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string request =
+        absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: localhost\r\n\r\n");
+    if (::write(fd, request.data(), request.size()) ==
+        static_cast<ssize_t>(request.size())) {
+      char buf[65536];
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof(buf))) > 0) response.append(buf, n);
+    }
+  }
+  ::close(fd);
+  const size_t body = response.find("\r\n\r\n");
+  return body == std::string::npos ? "" : response.substr(body + 4);
 }
 
 struct Stream {
@@ -298,6 +328,81 @@ TEST_F(ServiceTest, TrainPredictEvaluateGetListDelete) {
     EXPECT_EQ(stub_->GetModel(&ctx, req, &info).error_code(),
               grpc::StatusCode::NOT_FOUND);
   }
+}
+
+TEST_F(ServiceTest, MetricsCountRpcsPredictionsAndTraining) {
+  ASSERT_GT(server_->metrics_port(), 0);
+  ASSERT_TRUE(Train(LinearRequest("prices")).status.ok());
+  {
+    grpc::ClientContext ctx;
+    v1::PredictRequest req;
+    req.set_name("prices");
+    *req.mutable_rows() = LinearRows(5);
+    v1::PredictResponse resp;
+    ASSERT_TRUE(stub_->Predict(&ctx, req, &resp).ok());
+  }
+  {  // reaches version 1, fails on the data: a failure of that version
+    grpc::ClientContext ctx;
+    v1::PredictRequest req;
+    req.set_name("prices");
+    req.set_csv("color,x\nred,abc\n");
+    v1::PredictResponse resp;
+    EXPECT_EQ(stub_->Predict(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  {  // never reaches a model: counted per RPC only
+    grpc::ClientContext ctx;
+    v1::PredictRequest req;
+    req.set_name("nope");
+    req.set_csv("x\n1\n");
+    v1::PredictResponse resp;
+    EXPECT_EQ(stub_->Predict(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  const std::string text = HttpGet(server_->metrics_port(), "/metrics");
+  for (const char* line : {
+           "modelserver_grpc_requests_total{code=\"OK\",method=\"Train\"} 1\n",
+           "modelserver_grpc_requests_total{code=\"OK\",method=\"Predict\"} 1\n",
+           "modelserver_grpc_requests_total{code=\"INVALID_ARGUMENT\","
+           "method=\"Predict\"} 1\n",
+           "modelserver_grpc_requests_total{code=\"NOT_FOUND\",method="
+           "\"Predict\"} 1\n",
+           "modelserver_grpc_request_duration_seconds_count{method=\"Predict\"} "
+           "3\n",
+           "modelserver_grpc_requests_in_flight{method=\"Predict\"} 0\n",
+           "modelserver_inference_requests_total{model=\"prices\",outcome="
+           "\"success\",version=\"1\"} 1\n",
+           "modelserver_inference_requests_total{model=\"prices\",outcome="
+           "\"failure\",version=\"1\"} 1\n",
+           "modelserver_inference_rows_total{model=\"prices\",version=\"1\"} "
+           "5\n",
+           "modelserver_inference_duration_seconds_count{model=\"prices\","
+           "version=\"1\"} 2\n",
+           "modelserver_models_loaded 1\n",
+           "modelserver_model_versions_loaded{model=\"prices\"} 1\n",
+           "modelserver_training_jobs{state=\"running\"} 0\n",
+           "modelserver_training_jobs_finished_total{state=\"succeeded\"} 1\n",
+           "modelserver_training_job_duration_seconds_count 1\n",
+           "modelserver_training_rows_ingested_total 60\n",
+           "modelserver_model_load_failures_total 0\n",
+       }) {
+    EXPECT_THAT(text, HasSubstr(line));
+  }
+  EXPECT_THAT(text, HasSubstr("modelserver_build_info{compiler="));
+  EXPECT_THAT(text, HasSubstr("process_resident_memory_bytes "));
+  EXPECT_THAT(text, Not(HasSubstr("model=\"nope\"")));
+
+  // A deleted version's series leave the exposition.
+  {
+    grpc::ClientContext ctx;
+    v1::DeleteModelRequest req;
+    req.set_name("prices");
+    v1::DeleteModelResponse resp;
+    ASSERT_TRUE(stub_->DeleteModel(&ctx, req, &resp).ok());
+  }
+  const std::string after = HttpGet(server_->metrics_port(), "/metrics");
+  EXPECT_THAT(after, HasSubstr("modelserver_models_loaded 0\n"));
+  EXPECT_THAT(after, Not(HasSubstr("model=\"prices\"")));
 }
 
 TEST_F(ServiceTest, NotFound) {
