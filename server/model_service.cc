@@ -339,7 +339,7 @@ grpc::Status ModelServiceImpl::DoPredict(const v1::PredictRequest& request,
           : metrics_->Model(request.name(), model.metadata().version);
   const int64_t start = series == nullptr ? 0 : MonotonicNanos();
   absl::Status status = [&]() -> absl::Status {
-    const ColumnTypes types = SchemaTypes(model, false);
+    const ColumnTypes& types = model.input_types();
     ASSIGN_OR_RETURN(Table table,
                      request.input_case() == v1::PredictRequest::kRows
                          ? TableFromRows(request.rows(), types)

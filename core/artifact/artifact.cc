@@ -318,7 +318,9 @@ Artifact::Artifact(ModelMetadata metadata, Pipeline pipeline,
                    std::unique_ptr<Model> model)
     : metadata_(std::move(metadata)),
       pipeline_(std::move(pipeline)),
-      model_(std::move(model)) {}
+      model_(std::move(model)) {
+  for (const InputColumn& c : pipeline_.inputs()) input_types_[c.name] = c.type;
+}
 
 Artifact Artifact::FromTrainResult(TrainResult r, std::string name,
                                    int64_t version) {

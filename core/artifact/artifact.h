@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "Eigen/Core"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/data/table.h"
@@ -94,6 +95,10 @@ class Artifact {
   const std::vector<InputColumn>& input_schema() const {
     return pipeline_.inputs();
   }
+  // The same as a name -> type map (built once, for request conversion).
+  const absl::flat_hash_map<std::string, ColumnType>& input_types() const {
+    return input_types_;
+  }
 
   // Runs the pipeline and the model on every row of `table` (raw values;
   // extra columns are ignored). INVALID_ARGUMENT naming a missing column or
@@ -117,6 +122,7 @@ class Artifact {
   ModelMetadata metadata_;
   Pipeline pipeline_;
   std::unique_ptr<Model> model_;
+  absl::flat_hash_map<std::string, ColumnType> input_types_;
 };
 
 }  // namespace modelserver

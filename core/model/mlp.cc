@@ -246,9 +246,24 @@ Eigen::MatrixXd Mlp::Logits(const Eigen::VectorXd& w,
 
 Eigen::MatrixXd Mlp::Forward(const Eigen::VectorXd& w,
                              const Eigen::Ref<const Eigen::MatrixXd>& x) const {
-  Eigen::MatrixXd z = Logits(w, x, nullptr);
-  model_internal::ApplyHead(head_, &z);
-  return z;
+  // Large batches go through in blocks of rows: each block's activations
+  // (kBlock x widest layer) stay in cache and come from malloc's free lists,
+  // where whole-batch ones would be fresh mmap'ed (zeroed, faulted-in) pages
+  // on every call. Rows are independent, so the result is the same.
+  constexpr Eigen::Index kBlock = 128;
+  if (x.rows() <= kBlock) {
+    Eigen::MatrixXd z = Logits(w, x, nullptr);
+    model_internal::ApplyHead(head_, &z);
+    return z;
+  }
+  Eigen::MatrixXd out(x.rows(), layers_.back().fan_out);
+  for (Eigen::Index r = 0; r < x.rows(); r += kBlock) {
+    const Eigen::Index n = std::min(kBlock, x.rows() - r);
+    Eigen::MatrixXd z = Logits(w, x.middleRows(r, n), nullptr);
+    model_internal::ApplyHead(head_, &z);
+    out.middleRows(r, n) = z;
+  }
+  return out;
 }
 
 double Mlp::Loss(const Eigen::VectorXd& w,

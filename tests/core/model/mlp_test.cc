@@ -146,6 +146,26 @@ TEST(MlpTest, ForwardKnownValuesFollowTheLayout) {
   EXPECT_NEAR(s->Predict(x0)(0, 0), 1.0 / (1.0 + std::exp(-1.0)), 1e-15);
 }
 
+TEST(MlpTest, LargeBatchesGoInBlocksWithTheSameRowResults) {
+  // 300 rows: two full blocks of 128 and a partial one; softmax head.
+  auto m = *Mlp::Create(ModelKind::kMlpClassifier, 5, {16, 8},
+                        Activation::kRelu, 3, 11);
+  Eigen::MatrixXd x(300, 5);
+  for (Eigen::Index i = 0; i < x.size(); ++i) {
+    x.data()[i] = std::sin(0.37 * static_cast<double>(i));
+  }
+  const Eigen::MatrixXd all = m->Predict(x);
+  ASSERT_EQ(all.rows(), 300);
+  ASSERT_EQ(all.cols(), 3);
+  for (Eigen::Index r = 0; r < 300; ++r) {
+    const Eigen::MatrixXd one = m->Predict(x.row(r));
+    for (Eigen::Index c = 0; c < 3; ++c) {
+      EXPECT_NEAR(all(r, c), one(0, c), 1e-14) << r << "," << c;
+    }
+    EXPECT_NEAR(all.row(r).sum(), 1.0, 1e-12);
+  }
+}
+
 TEST(MlpTest, NoHiddenLayerIsALinearModel) {
   Rng rng(5);
   auto mlp =

@@ -1,0 +1,150 @@
+// bench_predict: where the time of one Predict goes, in process (no
+// network): ModelServiceImpl::DoPredict on a linear model and an MLP (64,
+// 32) trained on tests/data/diabetes.csv, for 1 and 4,096 rows in each
+// request form, and its parts: parsing the request onto an arena, building
+// the Table, the model's Predict, and serializing the reply.
+// Google Benchmark; bench/serving.py reports the same work over gRPC.
+//
+//   bench_predict [--benchmark_filter=...]
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "benchmark/benchmark.h"
+#include "core/data/csv_reader.h"
+#include "core/registry/model_registry.h"
+#include "core/train/trainer.h"
+#include "google/protobuf/arena.h"
+#include "server/metrics.h"
+#include "server/model_service.h"
+#include "server/proto_convert.h"
+
+#ifndef MODELSERVER_SOURCE_DIR
+#error "MODELSERVER_SOURCE_DIR must be defined"
+#endif
+
+namespace modelserver::server {
+namespace {
+
+struct Fixture {
+  std::string dir;
+  std::unique_ptr<ModelRegistry> registry;
+  Metrics metrics{nullptr, nullptr};
+  std::unique_ptr<ModelServiceImpl> service;
+  Table data;
+};
+
+Fixture& Get() {
+  static Fixture* f = [] {
+    auto* f = new Fixture;
+    f->dir = (std::filesystem::temp_directory_path() /
+              ("bench_predict_" + std::to_string(::getpid())))
+                 .string();
+    f->registry = *ModelRegistry::Open(f->dir, nullptr);
+    f->data = *ReadCsvFile(std::string(MODELSERVER_SOURCE_DIR) +
+                           "/tests/data/diabetes.csv",
+                           CsvOptions());
+    for (const bool mlp : {false, true}) {
+      TrainSpec spec;
+      spec.target = "progression";
+      if (mlp) {
+        spec.kind = ModelKind::kMlpRegressor;
+        spec.hidden_layers = {64, 32};
+        spec.epochs = 5;
+      }
+      TrainResult r = *Train(f->data, spec, nullptr);
+      const std::string name = mlp ? "mlp" : "linear";
+      (void)*f->registry->Publish(
+          name, Artifact::FromTrainResult(std::move(r), name, 0));
+    }
+    f->service = std::make_unique<ModelServiceImpl>(
+        f->registry.get(), nullptr, nullptr, nullptr, 0, &f->metrics);
+    return f;
+  }();
+  return *f;
+}
+
+// `rows` data rows of diabetes.csv (cycled), without the target.
+v1::PredictRequest RowsRequest(const std::string& model, int rows) {
+  const Table& t = Get().data;
+  v1::PredictRequest req;
+  req.set_name(model);
+  std::vector<const Column*> columns;
+  for (const std::string& name : t.column_names()) {
+    if (name == "progression") continue;
+    req.mutable_rows()->add_columns(name);
+    columns.push_back(t.Find(name));
+  }
+  for (int r = 0; r < rows; ++r) {
+    v1::Row* row = req.mutable_rows()->add_rows();
+    for (const Column* c : columns) {
+      row->add_values()->set_number(c->values()[r % t.num_rows()]);
+    }
+  }
+  return req;
+}
+
+void Predict(benchmark::State& state, const std::string& model) {
+  const int rows = static_cast<int>(state.range(0));
+  const v1::PredictRequest req = RowsRequest(model, rows);
+  for (auto _ : state) {
+    google::protobuf::Arena arena;
+    auto* resp = google::protobuf::Arena::CreateMessage<v1::PredictResponse>(
+        &arena);
+    grpc::Status s = Get().service->DoPredict(req, resp);
+    if (!s.ok()) state.SkipWithError(s.error_message().c_str());
+    benchmark::DoNotOptimize(resp);
+  }
+  state.SetItemsProcessed(state.iterations() * rows);
+}
+void BM_PredictLinear(benchmark::State& s) { Predict(s, "linear"); }
+void BM_PredictMlp(benchmark::State& s) { Predict(s, "mlp"); }
+BENCHMARK(BM_PredictLinear)->Arg(1)->Arg(4096);
+BENCHMARK(BM_PredictMlp)->Arg(1)->Arg(4096);
+
+void BM_ParseRequest(benchmark::State& state) {
+  const std::string bytes =
+      RowsRequest("linear", static_cast<int>(state.range(0)))
+          .SerializeAsString();
+  for (auto _ : state) {
+    google::protobuf::Arena arena;
+    auto* req =
+        google::protobuf::Arena::CreateMessage<v1::PredictRequest>(&arena);
+    benchmark::DoNotOptimize(req->ParseFromString(bytes));
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+  state.SetBytesProcessed(state.iterations() * bytes.size());
+}
+BENCHMARK(BM_ParseRequest)->Arg(1)->Arg(4096);
+
+void BM_TableFromRows(benchmark::State& state) {
+  const v1::PredictRequest req =
+      RowsRequest("linear", static_cast<int>(state.range(0)));
+  const auto artifact = *Get().registry->Get("linear", 0);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(
+        TableFromRows(req.rows(), artifact->input_types()));
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_TableFromRows)->Arg(1)->Arg(4096);
+
+void ArtifactPredict(benchmark::State& state, const std::string& model) {
+  const v1::PredictRequest req =
+      RowsRequest(model, static_cast<int>(state.range(0)));
+  const auto artifact = *Get().registry->Get(model, 0);
+  const Table table = *TableFromRows(req.rows(), artifact->input_types());
+  for (auto _ : state) benchmark::DoNotOptimize(artifact->Predict(table));
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+void BM_ArtifactPredictLinear(benchmark::State& s) {
+  ArtifactPredict(s, "linear");
+}
+void BM_ArtifactPredictMlp(benchmark::State& s) { ArtifactPredict(s, "mlp"); }
+BENCHMARK(BM_ArtifactPredictLinear)->Arg(1)->Arg(4096);
+BENCHMARK(BM_ArtifactPredictMlp)->Arg(1)->Arg(4096);
+
+}  // namespace
+}  // namespace modelserver::server
+
+BENCHMARK_MAIN();
