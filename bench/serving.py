@@ -229,7 +229,8 @@ def main():
             for name in order:
                 proc, req = targets[name]
                 paced_runs[name].append(measure(name, proc, req, concurrency=1, rate=rate))
-        paced = {name: {k: median([r[k] for r in rs]) for k in ("qps", "p50_us", "p99_us")}
+        paced = {name: {k: median([r[k] for r in rs])
+                        for k in ("qps", "p50_us", "p99_us", "dropped")}
                  for name, rs in paced_runs.items()}
         log(f"paced at {rate:.0f}/s: " + ", ".join(
             f"{n} p50 {paced[n]['p50_us']:.0f} p99 {paced[n]['p99_us']:.0f} us" for n in targets))
@@ -329,12 +330,15 @@ def render(r, names):
                        f"{x['p99_us']:.0f} | {x['cpu_us_per_req']:.1f} |")
     p = r["paced"]
     out += ["", f"## Paced at {p['rate']:.0f} requests/s (half the bytes echo's QPS)", "",
-            "| server | p50 µs | p99 µs | p50 − proto echo | p99 − proto echo |",
-            "|---|---:|---:|---:|---:|"]
+            "| server | QPS | p50 µs | p99 µs | p50 − proto echo | p99 − proto echo | "
+            "dropped |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
     for n in names:
-        out.append(f"| {n} | {p[n]['p50_us']:.0f} | {p[n]['p99_us']:.0f} | "
+        out.append(f"| {n} | {p[n]['qps']:.0f} | {p[n]['p50_us']:.0f} | "
+                   f"{p[n]['p99_us']:.0f} | "
                    f"{p[n]['p50_us'] - p['echo proto']['p50_us']:+.0f} | "
-                   f"{p[n]['p99_us'] - p['echo proto']['p99_us']:+.0f} |")
+                   f"{p[n]['p99_us'] - p['echo proto']['p99_us']:+.0f} | "
+                   f"{p[n]['dropped']:.0f} |")
     out += ["", "## Metrics tax (Predict linear; on = scraped every second)", "",
             "| concurrency | QPS on | QPS off | on ÷ off | CPU µs/req on | off |",
             "|---:|---:|---:|---:|---:|---:|"]

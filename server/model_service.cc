@@ -36,14 +36,10 @@ absl::Status CheckJobId(const std::string& id) {
   return absl::InvalidArgumentError("job_id is empty");
 }
 
-// The model's input columns, plus its target when `with_target`, as forced
-// CSV/row types.
-ColumnTypes SchemaTypes(const Artifact& artifact, bool with_target) {
-  ColumnTypes types;
-  for (const InputColumn& c : artifact.input_schema()) types[c.name] = c.type;
-  if (with_target) {
-    types[artifact.metadata().target] = artifact.metadata().target_type;
-  }
+// The model's input columns and its target, as forced CSV/row types.
+ColumnTypes SchemaTypesWithTarget(const Artifact& artifact) {
+  ColumnTypes types = artifact.input_types();
+  types[artifact.metadata().target] = artifact.metadata().target_type;
   return types;
 }
 
@@ -85,6 +81,11 @@ absl::StatusOr<JobOutcome> RunTrainJob(
     return registry->Publish(name, std::move(*artifact));
   };
   return outcome;
+}
+
+// Rows answered by a PredictResponse, in either form.
+int64_t rows_predicted(const v1::PredictResponse& r) {
+  return r.predictions_size() + r.values_size() + r.label_indices_size();
 }
 
 // Runs a synchronous handler's body and counts the RPC.
@@ -286,7 +287,7 @@ grpc::Status ModelServiceImpl::Evaluate(grpc::ServerContext* /*context*/,
         registry_->Get(request->name(), request->version());
     if (!artifact.ok()) return ToGrpcStatus(artifact.status());
     absl::StatusOr<Table> table =
-        data_->Load(request->data(), SchemaTypes(**artifact, true));
+        data_->Load(request->data(), SchemaTypesWithTarget(**artifact));
     if (!table.ok()) return ToGrpcStatus(table.status());
     absl::StatusOr<Evaluation> evaluation = (*artifact)->Evaluate(*table);
     if (!evaluation.ok()) return ToGrpcStatus(evaluation.status());
@@ -320,8 +321,13 @@ grpc::Status ModelServiceImpl::DoPredict(const v1::PredictRequest& request,
           valid = absl::InvalidArgumentError("csv is empty");
         }
         break;
+      case v1::PredictRequest::kColumns:
+        if (request.columns().columns_size() == 0) {
+          valid = absl::InvalidArgumentError("columns: no columns");
+        }
+        break;
       default:
-        valid = absl::InvalidArgumentError("input: set rows or csv");
+        valid = absl::InvalidArgumentError("input: set rows, csv or columns");
     }
   }
   if (!valid.ok()) return scope.Finish(ToGrpcStatus(valid), request.name());
@@ -340,19 +346,22 @@ grpc::Status ModelServiceImpl::DoPredict(const v1::PredictRequest& request,
   const int64_t start = series == nullptr ? 0 : MonotonicNanos();
   absl::Status status = [&]() -> absl::Status {
     const ColumnTypes& types = model.input_types();
-    ASSIGN_OR_RETURN(Table table,
-                     request.input_case() == v1::PredictRequest::kRows
-                         ? TableFromRows(request.rows(), types)
-                         : TableFromCsv(request.csv(), types));
+    const bool packed = request.input_case() == v1::PredictRequest::kColumns;
+    ASSIGN_OR_RETURN(
+        Table table,
+        packed ? TableFromColumns(request.columns(), types)
+        : request.input_case() == v1::PredictRequest::kRows
+            ? TableFromRows(request.rows(), types)
+            : TableFromCsv(request.csv(), types));
     ASSIGN_OR_RETURN(Predictions predictions, model.Predict(table));
-    PredictionsToProto(predictions, model.metadata(), response);
+    PredictionsToProto(predictions, model.metadata(), packed, response);
     return absl::OkStatus();
   }();
   if (series != nullptr) {
     if (status.ok()) {
       series->succeeded.fetch_add(1, std::memory_order_relaxed);
       series->rows.fetch_add(
-          static_cast<uint64_t>(response->predictions_size()),
+          static_cast<uint64_t>(rows_predicted(*response)),
           std::memory_order_relaxed);
     } else {
       series->failed.fetch_add(1, std::memory_order_relaxed);

@@ -329,26 +329,177 @@ std::string ShortestNumberText(double value) {
   return std::string(buf, r.ptr);
 }
 
+namespace {
+
+// Column names must be non-empty and unique; `what` prefixes the error
+// ("rows", "columns"). Small sets are compared pairwise (no allocation).
+template <typename NameAt>
+absl::Status CheckColumnNames(absl::string_view what, int num_columns,
+                              NameAt name_at) {
+  if (num_columns == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": no columns"));
+  }
+  auto duplicate = [&](int first, int second) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": duplicate column name '", name_at(second),
+                     "' (columns ", first, " and ", second, ")"));
+  };
+  for (int c = 0; c < num_columns; ++c) {
+    if (name_at(c).empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, ": column ", c, " has an empty name"));
+    }
+  }
+  if (num_columns <= 32) {
+    for (int c = 1; c < num_columns; ++c) {
+      const absl::string_view a = name_at(c);
+      for (int d = 0; d < c; ++d) {
+        const absl::string_view b = name_at(d);
+        // Length and first byte first: most pairs differ there, without a
+        // call to memcmp.
+        if (a.size() == b.size() && a[0] == b[0] && a == b) {
+          return duplicate(d, c);
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+  absl::flat_hash_map<absl::string_view, int> seen;
+  for (int c = 0; c < num_columns; ++c) {
+    auto [it, inserted] = seen.emplace(name_at(c), c);
+    if (!inserted) return duplicate(it->second, c);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Column> PackedColumn(const v1::ColumnarRows::Column& in,
+                                    const ColumnTypes& types) {
+  const std::string& name = in.name();
+  const auto& numbers = in.numbers();
+  const auto& texts = in.texts();
+  const bool has_numbers = !numbers.empty();
+  auto forced = types.find(name);
+  ColumnType type = ColumnType::kNumeric;
+  if (forced != types.end()) {
+    type = forced->second;
+  } else if (!has_numbers) {
+    type = ColumnType::kDate;
+    for (const std::string& t : texts) {
+      if (!IsMissingText(t) && !ParseIsoDateTime(t).has_value()) {
+        type = ColumnType::kCategorical;
+        break;
+      }
+    }
+  }
+  const int n = has_numbers ? numbers.size() : texts.size();
+  switch (type) {
+    case ColumnType::kNumeric: {
+      std::vector<double> values(n);
+      if (has_numbers) {
+        for (int r = 0; r < n; ++r) {
+          if (std::isinf(numbers[r])) {
+            return CellError(r, name, "expected a finite number, got infinity");
+          }
+        }
+        std::copy(numbers.begin(), numbers.end(), values.begin());
+      } else {
+        for (int r = 0; r < n; ++r) {
+          if (IsMissingText(texts[r])) {
+            values[r] = std::nan("");
+            continue;
+          }
+          std::optional<double> parsed = ParseNumber(texts[r]);
+          if (!parsed.has_value()) {
+            return CellError(r, name,
+                             absl::StrCat("expected a number, got ",
+                                          Quoted(texts[r])));
+          }
+          values[r] = *parsed;
+        }
+      }
+      return Column::Numeric(name, std::move(values));
+    }
+    case ColumnType::kDate: {
+      if (has_numbers) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "column '", name,
+            "' is a date column: give ISO-8601 dates in texts, not numbers"));
+      }
+      std::vector<double> values(n, std::nan(""));
+      for (int r = 0; r < n; ++r) {
+        if (IsMissingText(texts[r])) continue;
+        std::optional<double> seconds = ParseIsoDateTime(texts[r]);
+        if (!seconds.has_value()) {
+          return CellError(r, name,
+                           absl::StrCat("expected an ISO-8601 date, got ",
+                                        Quoted(texts[r])));
+        }
+        values[r] = *seconds;
+      }
+      return Column::Date(name, std::move(values));
+    }
+    case ColumnType::kCategorical: {
+      std::vector<std::string> values(n);
+      std::vector<bool> missing(n, false);
+      for (int r = 0; r < n; ++r) {
+        if (has_numbers) {
+          if (std::isnan(numbers[r])) {
+            missing[r] = true;
+          } else {
+            values[r] = ShortestNumberText(numbers[r]);
+          }
+        } else if (IsMissingText(texts[r])) {
+          missing[r] = true;
+        } else {
+          values[r] = texts[r];
+        }
+      }
+      return Column::CategoricalFromStrings(name, values, missing);
+    }
+  }
+  return absl::InternalError("unknown column type");
+}
+
+}  // namespace
+
+absl::StatusOr<Table> TableFromColumns(const v1::ColumnarRows& columns,
+                                       const ColumnTypes& types) {
+  const int num_columns = columns.columns_size();
+  RETURN_IF_ERROR(CheckColumnNames(
+      "columns", num_columns,
+      [&](int c) -> const std::string& { return columns.columns(c).name(); }));
+  int64_t rows = -1;
+  for (int c = 0; c < num_columns; ++c) {
+    const v1::ColumnarRows::Column& col = columns.columns(c);
+    if (!col.numbers().empty() && !col.texts().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("column '", col.name(),
+                       "': set numbers or texts, not both"));
+    }
+    const int64_t n = std::max(col.numbers_size(), col.texts_size());
+    if (rows < 0) rows = n;
+    if (n != rows) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "column '", col.name(), "' has ", n, " values; column '",
+          columns.columns(0).name(), "' has ", rows));
+    }
+  }
+  if (rows == 0) return absl::InvalidArgumentError("columns: no rows");
+  Table table;
+  table.Reserve(num_columns);
+  for (const v1::ColumnarRows::Column& col : columns.columns()) {
+    ASSIGN_OR_RETURN(Column column, PackedColumn(col, types));
+    RETURN_IF_ERROR(table.AddColumn(std::move(column)));
+  }
+  return table;
+}
+
 absl::StatusOr<Table> TableFromRows(const v1::InlineRows& rows,
                                     const ColumnTypes& types) {
   const int num_columns = rows.columns_size();
-  if (num_columns == 0) {
-    return absl::InvalidArgumentError("rows: no columns");
-  }
-  absl::flat_hash_map<std::string, int> seen;
-  for (int c = 0; c < num_columns; ++c) {
-    const std::string& name = rows.columns(c);
-    if (name.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("rows: column ", c, " has an empty name"));
-    }
-    auto [it, inserted] = seen.emplace(name, c);
-    if (!inserted) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("rows: duplicate column name '", name, "' (columns ",
-                       it->second, " and ", c, ")"));
-    }
-  }
+  RETURN_IF_ERROR(CheckColumnNames(
+      "rows", num_columns,
+      [&](int c) -> const std::string& { return rows.columns(c); }));
   for (int r = 0; r < rows.rows_size(); ++r) {
     if (rows.rows(r).values_size() != num_columns) {
       return absl::InvalidArgumentError(
@@ -357,6 +508,7 @@ absl::StatusOr<Table> TableFromRows(const v1::InlineRows& rows,
     }
   }
   Table table;
+  table.Reserve(num_columns);
   for (int c = 0; c < num_columns; ++c) {
     auto forced = types.find(rows.columns(c));
     const ColumnType type =
@@ -487,10 +639,32 @@ v1::EvaluateResponse EvaluationToProto(const Evaluation& evaluation,
 }
 
 void PredictionsToProto(const Predictions& predictions,
-                        const ModelMetadata& metadata,
+                        const ModelMetadata& metadata, bool packed,
                         v1::PredictResponse* out) {
   out->set_name(metadata.name);
   out->set_version(metadata.version);
+  if (packed) {
+    if (!IsClassifier(metadata.kind)) {
+      out->mutable_values()->Add(
+          predictions.values.data(),
+          predictions.values.data() + predictions.values.size());
+      return;
+    }
+    for (const std::string& label : metadata.class_labels) {
+      out->add_class_labels(label);
+    }
+    out->mutable_label_indices()->Add(predictions.classes.begin(),
+                                      predictions.classes.end());
+    // Row-major: the transpose of the column-major probabilities.
+    const Eigen::Index n = predictions.probabilities.rows();
+    const Eigen::Index k = predictions.probabilities.cols();
+    auto* p = out->mutable_probabilities();
+    p->Resize(static_cast<int>(n * k), 0.0);
+    Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic,
+                             Eigen::RowMajor>>(p->mutable_data(), n, k) =
+        predictions.probabilities;
+    return;
+  }
   if (!IsClassifier(metadata.kind)) {
     const int n = static_cast<int>(predictions.values.size());
     out->mutable_predictions()->Reserve(n);
@@ -522,7 +696,7 @@ void PredictionsToProto(const Predictions& predictions,
 v1::PredictResponse PredictionsToProto(const Predictions& predictions,
                                        const ModelMetadata& metadata) {
   v1::PredictResponse out;
-  PredictionsToProto(predictions, metadata, &out);
+  PredictionsToProto(predictions, metadata, /*packed=*/false, &out);
   return out;
 }
 

@@ -19,6 +19,12 @@
 //     as above);
 //   - infinite numbers in numeric columns are INVALID_ARGUMENT.
 //
+// ColumnarRows -> Table: the same rules, per column: names non-empty and
+// unique, every column the same length (at least 1), each column's values
+// in `numbers` or in `texts` (not both). Inferred types: numbers ->
+// numeric; texts -> date if every non-missing one is an ISO-8601 date, else
+// categorical. Numbers given for a date column are INVALID_ARGUMENT.
+//
 // TrainOptions -> TrainSpec: unset (zero) fields keep the TrainSpec
 // defaults; the model kind follows from (task, model):
 //   task unspecified: LINEAR -> regression, LOGISTIC -> classification,
@@ -69,6 +75,9 @@ v1::JobState JobStateToProto(JobState state);
 absl::StatusOr<Table> TableFromRows(const v1::InlineRows& rows,
                                     const ColumnTypes& types = {});
 
+absl::StatusOr<Table> TableFromColumns(const v1::ColumnarRows& columns,
+                                       const ColumnTypes& types = {});
+
 // The shortest text that reads back as `value` ("3", "0.1", "1e+300").
 std::string ShortestNumberText(double value);
 
@@ -88,9 +97,11 @@ void MetricsToProto(const MetricList& metrics,
                     google::protobuf::RepeatedPtrField<v1::Metric>* out);
 v1::EvaluateResponse EvaluationToProto(const Evaluation& evaluation,
                                        const ModelMetadata& metadata);
-// Fills `out` (which may live on an arena; it is expected empty).
+// Fills `out` (which may live on an arena; it is expected empty): one
+// Prediction per row, or with `packed` the packed fields (values, or
+// label_indices and probabilities).
 void PredictionsToProto(const Predictions& predictions,
-                        const ModelMetadata& metadata,
+                        const ModelMetadata& metadata, bool packed,
                         v1::PredictResponse* out);
 v1::PredictResponse PredictionsToProto(const Predictions& predictions,
                                        const ModelMetadata& metadata);

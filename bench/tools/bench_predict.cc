@@ -84,38 +84,68 @@ v1::PredictRequest RowsRequest(const std::string& model, int rows) {
   return req;
 }
 
-void Predict(benchmark::State& state, const std::string& model) {
+// The same rows as ColumnarRows.
+v1::PredictRequest ColumnsRequest(const std::string& model, int rows) {
+  const v1::PredictRequest by_rows = RowsRequest(model, rows);
+  v1::PredictRequest req;
+  req.set_name(model);
+  for (int c = 0; c < by_rows.rows().columns_size(); ++c) {
+    auto* col = req.mutable_columns()->add_columns();
+    col->set_name(by_rows.rows().columns(c));
+    for (const v1::Row& r : by_rows.rows().rows()) {
+      col->add_numbers(r.values(c).number());
+    }
+  }
+  return req;
+}
+
+void Predict(benchmark::State& state, const std::string& model,
+             bool columns = false) {
   const int rows = static_cast<int>(state.range(0));
-  const v1::PredictRequest req = RowsRequest(model, rows);
+  const v1::PredictRequest req =
+      columns ? ColumnsRequest(model, rows) : RowsRequest(model, rows);
+  PredictArenaAllocator allocator;  // what the server hands gRPC
   for (auto _ : state) {
-    google::protobuf::Arena arena;
-    auto* resp = google::protobuf::Arena::CreateMessage<v1::PredictResponse>(
-        &arena);
-    grpc::Status s = Get().service->DoPredict(req, resp);
-    if (!s.ok()) state.SkipWithError(s.error_message().c_str());
-    benchmark::DoNotOptimize(resp);
+    auto* holder = allocator.AllocateMessages();
+    grpc::Status s = Get().service->DoPredict(req, holder->response());
+    if (!s.ok()) {
+      state.SkipWithError(s.error_message().c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(holder->response());
+    holder->Release();
   }
   state.SetItemsProcessed(state.iterations() * rows);
 }
 void BM_PredictLinear(benchmark::State& s) { Predict(s, "linear"); }
 void BM_PredictMlp(benchmark::State& s) { Predict(s, "mlp"); }
+void BM_PredictLinearColumns(benchmark::State& s) {
+  Predict(s, "linear", true);
+}
+void BM_PredictMlpColumns(benchmark::State& s) { Predict(s, "mlp", true); }
 BENCHMARK(BM_PredictLinear)->Arg(1)->Arg(4096);
 BENCHMARK(BM_PredictMlp)->Arg(1)->Arg(4096);
+BENCHMARK(BM_PredictLinearColumns)->Arg(1)->Arg(4096);
+BENCHMARK(BM_PredictMlpColumns)->Arg(1)->Arg(4096);
 
-void BM_ParseRequest(benchmark::State& state) {
-  const std::string bytes =
-      RowsRequest("linear", static_cast<int>(state.range(0)))
-          .SerializeAsString();
+void ParseRequest(benchmark::State& state, bool columns) {
+  const int rows = static_cast<int>(state.range(0));
+  const std::string bytes = (columns ? ColumnsRequest("linear", rows)
+                                     : RowsRequest("linear", rows))
+                                .SerializeAsString();
+  PredictArenaAllocator allocator;
   for (auto _ : state) {
-    google::protobuf::Arena arena;
-    auto* req =
-        google::protobuf::Arena::CreateMessage<v1::PredictRequest>(&arena);
-    benchmark::DoNotOptimize(req->ParseFromString(bytes));
+    auto* holder = allocator.AllocateMessages();
+    benchmark::DoNotOptimize(holder->request()->ParseFromString(bytes));
+    holder->Release();
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
   state.SetBytesProcessed(state.iterations() * bytes.size());
 }
+void BM_ParseRequest(benchmark::State& s) { ParseRequest(s, false); }
+void BM_ParseRequestColumns(benchmark::State& s) { ParseRequest(s, true); }
 BENCHMARK(BM_ParseRequest)->Arg(1)->Arg(4096);
+BENCHMARK(BM_ParseRequestColumns)->Arg(1)->Arg(4096);
 
 void BM_TableFromRows(benchmark::State& state) {
   const v1::PredictRequest req =

@@ -4,8 +4,10 @@
 // by exactly the same client work.
 //
 //   grpc_load request --csv F --model NAME --rows N --out FILE
+//       [--drop COLUMN] [--form rows|columns]
 //       writes a serialized PredictRequest: N rows (the CSV's data rows,
-//       cycled) in the `rows` form, numbers as numbers, other fields as text.
+//       cycled) in the `rows` form (or `columns`: packed), numbers as
+//       numbers, other fields as text.
 //   grpc_load call --target HOST:PORT --request FILE --out FILE
 //       one call; writes the reply bytes (to size the echo servers' reply).
 //   grpc_load run --target HOST:PORT --request FILE [--concurrency C]
@@ -14,7 +16,9 @@
 //       starts calls on a fixed schedule and measures each from its
 //       scheduled time. Prints one JSON object: sent, ok, failed, qps,
 //       p50_us, p90_us, p99_us, p999_us, max_us (of the measured calls),
-//       and total_ok (every call that succeeded, warm-up included).
+//       total_ok (every call that succeeded, warm-up included) and dropped
+//       (open loop: scheduled calls skipped while 4,096 were in flight).
+//       Exit status 1 when a call failed.
 //
 // Method: /modelserver.v1.ModelService/Predict (--method to change).
 #include <sys/prctl.h>
@@ -120,6 +124,23 @@ int MakeRequest(const std::map<std::string, std::string>& f) {
       r.mutable_values()->erase(r.mutable_values()->begin() + at);
     }
   }
+  // --form columns: the same values as ColumnarRows (packed numbers).
+  if (Flag(f, "form", "rows") == "columns") {
+    modelserver::v1::PredictRequest columnar;
+    columnar.set_name(req.name());
+    for (int c = 0; c < rows->columns_size(); ++c) {
+      auto* col = columnar.mutable_columns()->add_columns();
+      col->set_name(rows->columns(c));
+      for (const auto& r : rows->rows()) {
+        if (r.values(c).has_text()) {
+          col->add_texts(r.values(c).text());
+        } else {
+          col->add_numbers(r.values(c).number());
+        }
+      }
+    }
+    req = std::move(columnar);
+  }
   WriteFile(Flag(f, "out"), req.SerializeAsString());
   return 0;
 }
@@ -207,6 +228,7 @@ int Run(const std::map<std::string, std::string>& f) {
   std::atomic<int64_t> sent{0}, in_flight{0};
   int64_t ok_count = 0, failed = 0, next_stub = 0;
   int64_t total_ok = 0;  // warm-up included: what the server counted
+  int64_t dropped = 0;   // open loop: not started, 4096 calls in flight
   // Called from one thread at a time (the main loop, or the sender thread
   // in open-loop mode); gRPC's StartCall may race with the CQ's Next.
   auto start_call = [&](Clock::time_point scheduled) {
@@ -255,7 +277,6 @@ int Run(const std::map<std::string, std::string>& f) {
     // 1 ns timer slack, not on gRPC's millisecond timers); latency counts
     // from the scheduled time, so a late start is not hidden.
     std::atomic<bool> sender_done{false};
-    int64_t dropped = 0;
     std::thread sender([&] {
       prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
       const auto period =
@@ -279,7 +300,6 @@ int Run(const std::map<std::string, std::string>& f) {
       }
     }
     sender.join();
-    failed += dropped;
   }
   cq.Shutdown();
   while (cq.Next(&tag, &ok)) {
@@ -295,11 +315,12 @@ int Run(const std::map<std::string, std::string>& f) {
       "{\"sent\": %lld, \"ok\": %lld, \"failed\": %lld, \"qps\": %.1f, "
       "\"p50_us\": %.1f, \"p90_us\": %.1f, \"p99_us\": %.1f, \"p999_us\": "
       "%.1f, \"max_us\": %.1f, \"concurrency\": %d, \"rate\": %.1f, "
-      "\"channels\": %d, \"total_ok\": %lld}\n",
+      "\"channels\": %d, \"total_ok\": %lld, \"dropped\": %lld}\n",
       static_cast<long long>(sent.load()), static_cast<long long>(ok_count),
       static_cast<long long>(failed), ok_count / seconds, pct(0.5), pct(0.9),
       pct(0.99), pct(0.999), latencies.empty() ? 0 : latencies.back() / 1e3,
-      concurrency, rate, channels, static_cast<long long>(total_ok));
+      concurrency, rate, channels, static_cast<long long>(total_ok),
+      static_cast<long long>(dropped));
   return failed == 0 ? 0 : 1;
 }
 

@@ -98,7 +98,7 @@ Column Column::SelectRows(const std::vector<int64_t>& rows) const {
 }
 
 absl::Status Table::AddColumn(Column column) {
-  if (index_.contains(column.name())) {
+  if (IndexOf(column.name()) >= 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("duplicate column name '", column.name(), "'"));
   }
@@ -108,9 +108,27 @@ absl::Status Table::AddColumn(Column column) {
                      " rows; the table has ", num_rows_));
   }
   num_rows_ = column.size();
-  index_.emplace(column.name(), static_cast<int>(columns_.size()));
   columns_.push_back(std::move(column));
+  if (columns_.size() == kIndexFrom) {
+    for (size_t i = 0; i < columns_.size(); ++i) {
+      index_.emplace(columns_[i].name(), static_cast<int>(i));
+    }
+  } else if (columns_.size() > kIndexFrom) {
+    index_.emplace(columns_.back().name(),
+                   static_cast<int>(columns_.size() - 1));
+  }
   return absl::OkStatus();
+}
+
+int Table::IndexOf(absl::string_view name) const {
+  if (columns_.size() < kIndexFrom) {
+    for (size_t i = 0; i < columns_.size(); ++i) {
+      if (columns_[i].name() == name) return static_cast<int>(i);
+    }
+    return -1;
+  }
+  auto it = index_.find(name);
+  return it == index_.end() ? -1 : it->second;
 }
 
 std::vector<std::string> Table::column_names() const {
@@ -121,16 +139,16 @@ std::vector<std::string> Table::column_names() const {
 }
 
 const Column* Table::Find(absl::string_view name) const {
-  auto it = index_.find(name);
-  return it == index_.end() ? nullptr : &columns_[it->second];
+  const int i = IndexOf(name);
+  return i < 0 ? nullptr : &columns_[i];
 }
 
 absl::StatusOr<int> Table::ColumnIndex(absl::string_view name) const {
-  auto it = index_.find(name);
-  if (it == index_.end()) {
+  const int i = IndexOf(name);
+  if (i < 0) {
     return absl::NotFoundError(absl::StrCat("no column named '", name, "'"));
   }
-  return it->second;
+  return i;
 }
 
 Table Table::SelectRows(const std::vector<int64_t>& rows) const {

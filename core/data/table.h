@@ -86,6 +86,8 @@ class Table {
   // Appends a column. INVALID_ARGUMENT if a column of that name exists or the
   // length differs from the table's other columns.
   absl::Status AddColumn(Column column);
+  // Room for `columns` columns without moving the ones added.
+  void Reserve(int columns) { columns_.reserve(static_cast<size_t>(columns)); }
 
   int64_t num_rows() const { return num_rows_; }
   int num_columns() const { return static_cast<int>(columns_.size()); }
@@ -103,8 +105,13 @@ class Table {
   Table SelectRows(const std::vector<int64_t>& rows) const;
 
  private:
+  // Position of `name`, or -1: a scan for small tables (no per-table
+  // allocation on the Predict path), the index beyond kIndexFrom columns.
+  int IndexOf(absl::string_view name) const;
+  static constexpr size_t kIndexFrom = 16;
+
   std::vector<Column> columns_;
-  absl::flat_hash_map<std::string, int> index_;
+  absl::flat_hash_map<std::string, int> index_;  // empty below kIndexFrom
   int64_t num_rows_ = 0;
 };
 

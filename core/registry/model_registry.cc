@@ -30,7 +30,37 @@ absl::Status VersionNotFound(absl::string_view name, int64_t version) {
       absl::StrCat("model '", name, "' has no version ", version));
 }
 
+std::atomic<uint64_t> g_next_registry_id{1};
+
 }  // namespace
+
+ModelRegistry::ModelRegistry(std::unique_ptr<ModelStore> store)
+    : store_(std::move(store)), id_(g_next_registry_id.fetch_add(1)) {
+  absl::MutexLock lock(&mu_);
+  PublishSnapshotLocked();
+}
+
+void ModelRegistry::PublishSnapshotLocked() {
+  snapshot_ = std::make_shared<const Models>(models_);
+  generation_.fetch_add(1, std::memory_order_release);
+}
+
+const ModelRegistry::Models& ModelRegistry::Snapshot() const {
+  struct Seen {
+    uint64_t registry = 0;
+    uint64_t generation = 0;
+    std::shared_ptr<const Models> models;
+  };
+  thread_local Seen seen;
+  const uint64_t generation = generation_.load(std::memory_order_acquire);
+  if (seen.registry != id_ || seen.generation != generation) {
+    absl::ReaderMutexLock lock(&mu_);
+    seen.registry = id_;
+    seen.generation = generation_.load(std::memory_order_relaxed);
+    seen.models = snapshot_;
+  }
+  return *seen.models;
+}
 
 absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Open(
     std::string model_dir, LoadReport* report) {
@@ -45,9 +75,9 @@ absl::StatusOr<std::shared_ptr<const Artifact>> ModelRegistry::Get(
     absl::string_view name, int64_t version) const {
   RETURN_IF_ERROR(ValidateModelName(name));
   RETURN_IF_ERROR(ValidateVersion(name, version));
-  absl::ReaderMutexLock lock(&mu_);
-  auto it = models_.find(std::string(name));
-  if (it == models_.end() || it->second.empty()) return ModelNotFound(name);
+  const Models& models = Snapshot();
+  auto it = models.find(name);
+  if (it == models.end() || it->second.empty()) return ModelNotFound(name);
   if (version == 0) return it->second.rbegin()->second;
   auto v = it->second.find(version);
   if (v == it->second.end()) return VersionNotFound(name, version);
@@ -74,6 +104,7 @@ absl::StatusOr<int64_t> ModelRegistry::Publish(absl::string_view name,
   auto shared = std::make_shared<const Artifact>(std::move(artifact));
   absl::MutexLock lock(&mu_);
   models_[std::string(name)].insert_or_assign(version, std::move(shared));
+  PublishSnapshotLocked();
   return version;
 }
 
@@ -119,6 +150,7 @@ absl::StatusOr<std::vector<int64_t>> ModelRegistry::Delete(
     if (it != models_.end()) it->second.erase(v);
   }
   if (it != models_.end() && it->second.empty()) models_.erase(it);
+  PublishSnapshotLocked();
   if (!error.ok()) return error;
   return deleted;
 }
@@ -191,6 +223,7 @@ absl::Status ModelRegistry::Refresh(LoadReport* report) {
       local.removed += static_cast<int>(it->second.erase(key.second));
       if (it->second.empty()) models_.erase(it);
     }
+    PublishSnapshotLocked();
   }
   if (report != nullptr) *report = std::move(local);
   return absl::OkStatus();

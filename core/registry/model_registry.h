@@ -5,12 +5,17 @@
 // hands out a shared_ptr snapshot that keeps the version alive while a
 // request uses it, even if the version is deleted meanwhile.
 //
-// Thread-safety: every method may be called concurrently. Get() holds a
-// reader lock only for the map lookup, never while a model computes.
+// Thread-safety: every method may be called concurrently. Get() takes no
+// lock: writers publish an immutable copy of the name -> versions map and
+// bump a generation counter; each thread keeps the copy it last saw and
+// takes the lock only to pick up a newer one. (So a deleted version's
+// memory is freed once every thread that served it has called Get again.)
 #ifndef MODELSERVER_CORE_REGISTRY_MODEL_REGISTRY_H_
 #define MODELSERVER_CORE_REGISTRY_MODEL_REGISTRY_H_
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -77,13 +82,24 @@ class ModelRegistry {
   const ModelStore& store() const { return *store_; }
 
  private:
-  explicit ModelRegistry(std::unique_ptr<ModelStore> store)
-      : store_(std::move(store)) {}
+  using Models =
+      std::map<std::string, std::map<int64_t, std::shared_ptr<const Artifact>>,
+               std::less<>>;
+
+  explicit ModelRegistry(std::unique_ptr<ModelStore> store);
+
+  // The latest published copy of models_, as this thread last saw it; valid
+  // until this thread calls it again.
+  const Models& Snapshot() const;
+  // Makes the current models_ the published copy.
+  void PublishSnapshotLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::unique_ptr<ModelStore> store_;
+  const uint64_t id_;  // unique per instance, for the per-thread copies
   mutable absl::Mutex mu_;
-  std::map<std::string, std::map<int64_t, std::shared_ptr<const Artifact>>>
-      models_ ABSL_GUARDED_BY(mu_);
+  Models models_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const Models> snapshot_ ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> generation_{0};
   // Versions deleted through this registry: a Refresh that loaded one of
   // them before the delete must not bring it back (numbers are never reused,
   // so this set only grows by the number of deletions).

@@ -1,6 +1,7 @@
 #include "server/proto_convert.h"
 
 #include <cmath>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -173,6 +174,136 @@ TEST(TableFromRowsTest, ForcedDateRejectsNumbersAndBadText) {
   EXPECT_THAT(std::string(t.status().message()),
               HasSubstr("row 1, column 'd': expected an ISO-8601 date, got "
                         "'tomorrow'"));
+}
+
+// ------------------------------------------------------------ columnar
+
+v1::ColumnarRows::Column* NumberColumn(v1::ColumnarRows* out,
+                                       const std::string& name,
+                                       const std::vector<double>& values) {
+  v1::ColumnarRows::Column* c = out->add_columns();
+  c->set_name(name);
+  for (double v : values) c->add_numbers(v);
+  return c;
+}
+
+v1::ColumnarRows::Column* TextColumn(v1::ColumnarRows* out,
+                                     const std::string& name,
+                                     const std::vector<std::string>& values) {
+  v1::ColumnarRows::Column* c = out->add_columns();
+  c->set_name(name);
+  for (const std::string& v : values) c->add_texts(v);
+  return c;
+}
+
+TEST(TableFromColumnsTest, InfersTypesLikeRows) {
+  v1::ColumnarRows in;
+  NumberColumn(&in, "num", {1.5, NAN, -2});
+  TextColumn(&in, "when", {"2024-01-02", "2024-03-04T05:06:07Z", ""});
+  TextColumn(&in, "color", {"red", "blue", "NA"});
+  absl::StatusOr<Table> t = TableFromColumns(in);
+  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_EQ(t->num_rows(), 3);
+  EXPECT_EQ(t->column(0).type(), ColumnType::kNumeric);
+  EXPECT_EQ(t->column(0).values()[0], 1.5);
+  EXPECT_TRUE(std::isnan(t->column(0).values()[1]));
+  EXPECT_EQ(t->column(0).values()[2], -2.0);
+  EXPECT_EQ(t->column(1).type(), ColumnType::kDate);
+  EXPECT_EQ(t->column(1).values()[1], *ParseIsoDateTime("2024-03-04T05:06:07Z"));
+  EXPECT_TRUE(t->column(1).is_missing(2));
+  EXPECT_EQ(t->column(2).type(), ColumnType::kCategorical);
+  EXPECT_THAT(Levels(t->column(2)), ElementsAre("red", "blue", "<missing>"));
+
+  // The same data as rows gives the same table.
+  absl::StatusOr<Table> rows = TableFromRows(Rows(
+      {"num", "when", "color"}, {{N(1.5), T("2024-01-02"), T("red")},
+                                 {M(), T("2024-03-04T05:06:07Z"), T("blue")},
+                                 {N(-2), M(), M()}}));
+  ASSERT_TRUE(rows.ok());
+  for (int c = 0; c < 3; ++c) {
+    EXPECT_EQ(t->column(c).type(), rows->column(c).type());
+    EXPECT_EQ(Levels(t->column(c)), Levels(rows->column(c)));
+  }
+}
+
+TEST(TableFromColumnsTest, ForcedTypesConvertValues) {
+  v1::ColumnarRows in;
+  TextColumn(&in, "num", {" 3.5", "?"});
+  NumberColumn(&in, "cat", {3, NAN});
+  ColumnTypes types = {{"num", ColumnType::kNumeric},
+                       {"cat", ColumnType::kCategorical}};
+  absl::StatusOr<Table> t = TableFromColumns(in, types);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->column(0).values()[0], 3.5);
+  EXPECT_TRUE(t->column(0).is_missing(1));
+  EXPECT_THAT(Levels(t->column(1)), ElementsAre("3", "<missing>"));
+}
+
+TEST(TableFromColumnsTest, ErrorsNameTheColumnAndRow) {
+  struct Case {
+    std::function<void(v1::ColumnarRows*)> build;
+    ColumnTypes types;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {[](v1::ColumnarRows*) {}, {}, "columns: no columns"},
+      {[](v1::ColumnarRows* in) { NumberColumn(in, "a", {}); },
+       {},
+       "columns: no rows"},
+      {[](v1::ColumnarRows* in) {
+         NumberColumn(in, "a", {1, 2});
+         NumberColumn(in, "b", {1});
+       },
+       {},
+       "column 'b' has 1 values; column 'a' has 2"},
+      {[](v1::ColumnarRows* in) {
+         NumberColumn(in, "a", {1});
+         NumberColumn(in, "a", {2});
+       },
+       {},
+       "columns: duplicate column name 'a' (columns 0 and 1)"},
+      {[](v1::ColumnarRows* in) { NumberColumn(in, "", {1}); },
+       {},
+       "columns: column 0 has an empty name"},
+      {[](v1::ColumnarRows* in) {
+         NumberColumn(in, "a", {1})->add_texts("x");
+       },
+       {},
+       "column 'a': set numbers or texts, not both"},
+      {[](v1::ColumnarRows* in) { NumberColumn(in, "x", {1, INFINITY}); },
+       {},
+       "row 1, column 'x': expected a finite number, got infinity"},
+      {[](v1::ColumnarRows* in) { TextColumn(in, "x", {"1", "one"}); },
+       {{"x", ColumnType::kNumeric}},
+       "row 1, column 'x': expected a number, got 'one'"},
+      {[](v1::ColumnarRows* in) { NumberColumn(in, "d", {1}); },
+       {{"d", ColumnType::kDate}},
+       "column 'd' is a date column: give ISO-8601 dates in texts"},
+      {[](v1::ColumnarRows* in) { TextColumn(in, "d", {"2024-01-01", "soon"}); },
+       {{"d", ColumnType::kDate}},
+       "row 1, column 'd': expected an ISO-8601 date, got 'soon'"},
+  };
+  for (const Case& c : cases) {
+    v1::ColumnarRows in;
+    c.build(&in);
+    absl::StatusOr<Table> t = TableFromColumns(in, c.types);
+    ASSERT_FALSE(t.ok()) << c.message;
+    EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(t.status().message()), HasSubstr(c.message));
+  }
+}
+
+TEST(TableFromColumnsTest, ManyColumnsStillFindDuplicates) {
+  v1::ColumnarRows in;
+  for (int c = 0; c < 40; ++c) NumberColumn(&in, absl::StrCat("c", c), {1});
+  absl::StatusOr<Table> t = TableFromColumns(in);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->num_columns(), 40);
+  EXPECT_EQ(t->Find("c39"), &t->column(39));  // past Table's index threshold
+  NumberColumn(&in, "c7", {2});
+  t = TableFromColumns(in);
+  EXPECT_THAT(std::string(t.status().message()),
+              HasSubstr("duplicate column name 'c7' (columns 7 and 40)"));
 }
 
 TEST(ShortestNumberTextTest, RoundTrips) {
@@ -436,6 +567,32 @@ TEST(ResultsToProtoTest, Predictions) {
   EXPECT_EQ(r.predictions(0).value(), 1.5);
   EXPECT_EQ(r.predictions(1).value(), -2.0);
   EXPECT_EQ(r.class_labels_size(), 0);
+}
+
+TEST(ResultsToProtoTest, PackedPredictions) {
+  ModelMetadata m;
+  m.kind = ModelKind::kLogisticRegression;
+  m.class_labels = {"a", "b", "c"};
+  Predictions p;
+  p.probabilities.resize(2, 3);
+  p.probabilities << 0.7, 0.2, 0.1,  //
+      0.1, 0.3, 0.6;
+  p.classes = {0, 2};
+  v1::PredictResponse r;
+  PredictionsToProto(p, m, /*packed=*/true, &r);
+  EXPECT_EQ(r.predictions_size(), 0);
+  EXPECT_THAT(r.class_labels(), ElementsAre("a", "b", "c"));
+  EXPECT_THAT(r.label_indices(), ElementsAre(0, 2));
+  EXPECT_THAT(r.probabilities(), ElementsAre(0.7, 0.2, 0.1, 0.1, 0.3, 0.6));
+
+  m.kind = ModelKind::kMlpRegressor;
+  Predictions q;
+  q.values.resize(3);
+  q.values << 1.5, -2, 0.25;
+  v1::PredictResponse s;
+  PredictionsToProto(q, m, /*packed=*/true, &s);
+  EXPECT_THAT(s.values(), ElementsAre(1.5, -2.0, 0.25));
+  EXPECT_EQ(s.label_indices_size(), 0);
 }
 
 TEST(ResultsToProtoTest, JobsAndEvents) {

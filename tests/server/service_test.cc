@@ -405,6 +405,50 @@ TEST_F(ServiceTest, MetricsCountRpcsPredictionsAndTraining) {
   EXPECT_THAT(after, Not(HasSubstr("model=\"prices\"")));
 }
 
+TEST_F(ServiceTest, ColumnarPredictEqualsRowsPredictAndAnswersPacked) {
+  ASSERT_TRUE(Train(LinearRequest("prices")).status.ok());
+  const v1::InlineRows rows = LinearRows(7);
+  v1::PredictRequest by_rows;
+  by_rows.set_name("prices");
+  *by_rows.mutable_rows() = rows;
+  v1::PredictRequest by_columns;
+  by_columns.set_name("prices");
+  v1::ColumnarRows::Column* x = by_columns.mutable_columns()->add_columns();
+  x->set_name("x");
+  v1::ColumnarRows::Column* color =
+      by_columns.mutable_columns()->add_columns();
+  color->set_name("color");
+  for (const v1::Row& r : rows.rows()) {
+    x->add_numbers(r.values(0).number());
+    color->add_texts(r.values(1).text());
+  }
+  v1::PredictResponse a, b;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->Predict(&ctx, by_rows, &a).ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    grpc::Status st = stub_->Predict(&ctx, by_columns, &b);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  EXPECT_EQ(b.predictions_size(), 0);
+  ASSERT_EQ(b.values_size(), 7);
+  for (int i = 0; i < 7; ++i) {
+    EXPECT_EQ(b.values(i), a.predictions(i).value()) << i;
+  }
+  // A column of the wrong length is named.
+  color->add_texts("red");
+  grpc::ClientContext ctx;
+  grpc::Status st = stub_->Predict(&ctx, by_columns, &b);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(),
+              HasSubstr("column 'color' has 8 values; column 'x' has 7"));
+  const std::string text = HttpGet(server_->metrics_port(), "/metrics");
+  EXPECT_THAT(text, HasSubstr("modelserver_inference_rows_total{model="
+                              "\"prices\",version=\"1\"} 14\n"));
+}
+
 TEST_F(ServiceTest, NotFound) {
   grpc::ClientContext c1;
   v1::PredictRequest p;

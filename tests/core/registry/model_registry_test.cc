@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "core/train/trainer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -259,6 +262,45 @@ TEST_F(ModelRegistryTest, RefreshSeesWhatAnotherReplicaDid) {
   EXPECT_EQ(report.removed, 1);
   EXPECT_EQ(a->Get("m", 1).status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(a->List(), ElementsAre(Pair("m", ElementsAre(2))));
+}
+
+// Get takes no lock and each thread keeps the last copy it saw: a thread
+// that already looked must still see every later Publish and Delete.
+TEST_F(ModelRegistryTest, AThreadThatLookedBeforeSeesLaterChanges) {
+  auto registry = OpenRegistry();
+  ASSERT_NE(registry, nullptr);
+  ASSERT_EQ(*registry->Publish("m", SmallArtifact(2)), 1);
+  std::mutex mu;
+  std::condition_variable cv;
+  int step = 0, done = -1;
+  std::vector<std::string> seen;  // what the reader thread saw at each step
+  std::thread reader([&] {
+    for (int s = 0; s < 3; ++s) {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return step > s; });
+      auto latest = registry->Get("m", 0);
+      auto v1 = registry->Get("m", 1);
+      seen.push_back(absl::StrCat(
+          latest.ok() ? (*latest)->metadata().version : -1, "/",
+          v1.ok() ? "v1" : std::string(absl::StatusCodeToString(
+                               v1.status().code()))));
+      done = s;
+      cv.notify_all();
+    }
+  });
+  auto next_step = [&] {
+    std::unique_lock<std::mutex> lock(mu);
+    ++step;
+    cv.notify_all();
+    cv.wait(lock, [&] { return done == step - 1; });
+  };
+  next_step();  // caches the first copy
+  ASSERT_EQ(*registry->Publish("m", SmallArtifact(3)), 2);
+  next_step();
+  ASSERT_TRUE(registry->Delete("m", 1).ok());
+  next_step();
+  reader.join();
+  EXPECT_THAT(seen, ElementsAre("1/v1", "2/v1", "2/NOT_FOUND"));
 }
 
 TEST_F(ModelRegistryTest, ConcurrentGetAndPublish) {
