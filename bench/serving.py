@@ -168,12 +168,13 @@ def main():
         subprocess.run(ctl + ["train", "--name", "mlp", "--data", DATA, "--target", TARGET,
                               "--model", "mlp", "--hidden", "64,32", "--epochs", "50"],
                        check=True, capture_output=True)
-        requests = {}
+        requests = {}  # (model, 1 | 4096 | "columns") -> file
         for model in ("linear", "mlp"):
-            for rows in (1, 4096):
+            for rows, form in ((1, "rows"), (4096, "rows"), ("columns", "columns")):
                 path = os.path.join(work, f"{model}-{rows}.bin")
                 subprocess.run([load.tool, "request", "--csv", DATA, "--model", model,
-                                "--rows", str(rows), "--drop", TARGET, "--out", path], check=True)
+                                "--rows", "1" if rows == 1 else "4096", "--form", form,
+                                "--drop", TARGET, "--out", path], check=True)
                 requests[(model, rows)] = path
         reply = os.path.join(work, "reply.bin")
         subprocess.run([load.tool, "call", "--target", server.address, "--request",
@@ -266,22 +267,44 @@ def main():
         features = 10
         flops_per_row = {"linear": 2 * features,
                          "mlp": 2 * (features * 64 + 64 * 32 + 32 * 1)}
+        bulk_reply = os.path.join(work, "reply-4096.bin")
+        subprocess.run([load.tool, "call", "--target", server.address, "--request",
+                        requests[("linear", "columns")], "--out", bulk_reply], check=True)
+        ok_sent_to_server += 1
+        transport = Process([f"{build}/bench/bench_echo_server", "--mode", "bytes",
+                             "--response", bulk_reply], r"listening on (\S+)", stream="stdout")
+        procs.append(transport)
+        bulk_targets = {
+            "echo bytes (transport)": (transport, requests[("linear", "columns")], None),
+            "linear, columns": (server, requests[("linear", "columns")], "linear"),
+            "mlp, columns": (server, requests[("mlp", "columns")], "mlp"),
+            "linear, rows": (server, requests[("linear", 4096)], "linear"),
+            "mlp, rows": (server, requests[("mlp", 4096)], "mlp"),
+        }
+        bulk_runs = {name: [] for name in bulk_targets}
+        for rnd in range(a.rounds):
+            order = list(bulk_targets)
+            rng.shuffle(order)
+            for name in order:
+                proc, req, _ = bulk_targets[name]
+                bulk_runs[name].append(measure(name, proc, req, concurrency=2))
         bulk = {}
-        for model in ("linear", "mlp"):
-            req = requests[(model, 4096)]
-            rs = [measure(model, server, req, concurrency=2) for _ in range(a.rounds)]
-            qps = median([r["qps"] for r in rs])
-            reply_bytes = os.path.getsize(reply) * 4096  # ~ per-row reply size
-            bytes_per_row = (os.path.getsize(req) + reply_bytes) / 4096
-            mem_bound = bandwidth / bytes_per_row
-            gemm_bound = gemm / flops_per_row[model]
-            bound = min(mem_bound, gemm_bound)
-            bulk[model] = {"rows_per_s": qps * 4096, "bytes_per_row": bytes_per_row,
-                           "memory_bound_rows_per_s": mem_bound,
-                           "gemm_bound_rows_per_s": gemm_bound,
-                           "fraction_of_bound": qps * 4096 / bound,
-                           "p50_ms": median([r["p50_us"] for r in rs]) / 1e3}
-            log(f"bulk {model}: {bulk[model]}")
+        transport_rows = median([r["qps"] for r in bulk_runs["echo bytes (transport)"]]) * 4096
+        for name, (proc, req, model) in bulk_targets.items():
+            rs = bulk_runs[name]
+            rows_per_s = median([r["qps"] for r in rs]) * 4096
+            bytes_per_row = (os.path.getsize(req) + os.path.getsize(bulk_reply)) / 4096
+            entry = {"rows_per_s": rows_per_s, "bytes_per_row": bytes_per_row,
+                     "cpu_us_per_req": median([r["cpu_us_per_req"] for r in rs]),
+                     "p50_ms": median([r["p50_us"] for r in rs]) / 1e3,
+                     "of_transport": rows_per_s / transport_rows}
+            if model:
+                entry["memory_bound_rows_per_s"] = bandwidth / bytes_per_row
+                entry["gemm_bound_rows_per_s"] = gemm / flops_per_row[model]
+                entry["fraction_of_bound"] = rows_per_s / min(
+                    entry["memory_bound_rows_per_s"], entry["gemm_bound_rows_per_s"])
+            bulk[name] = entry
+            log(f"bulk {name}: {entry}")
 
         counted = scrape_ok_predicts(server.metrics)
         result = {
@@ -347,13 +370,20 @@ def render(r, names):
                    f"{t['qps_on'] / t['qps_off']:.3f} | {t['cpu_us_on']:.1f} | "
                    f"{t['cpu_us_off']:.1f} |")
     out += ["", "## Bulk: 4,096-row requests, concurrency 2", "",
-            "| model | rows/s | bytes/row (request + reply) | memory bound rows/s | "
-            "GEMM bound rows/s | ÷ bound | p50 ms |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
+            "bound = min(memory bound, GEMM bound): the request and reply bytes read once at "
+            "STREAM triad speed, the model's multiply-adds at GEMM speed. transport = the "
+            "bytes echo moving the same request and a reply of the same size.", "",
+            "| request | rows/s | bytes/row (request + reply) | memory bound rows/s | "
+            "GEMM bound rows/s | ÷ bound | ÷ transport | server CPU µs/req | p50 ms |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for n, b in r["bulk"].items():
-        out.append(f"| {n} | {b['rows_per_s']:.3g} | {b['bytes_per_row']:.0f} | "
-                   f"{b['memory_bound_rows_per_s']:.3g} | {b['gemm_bound_rows_per_s']:.3g} | "
-                   f"{b['fraction_of_bound']:.3f} | {b['p50_ms']:.2f} |")
+        if "fraction_of_bound" in b:
+            bounds = (f"{b['memory_bound_rows_per_s']:.3g} | {b['gemm_bound_rows_per_s']:.3g} | "
+                      f"{b['fraction_of_bound']:.3f}")
+        else:
+            bounds = "– | – | –"
+        out.append(f"| {n} | {b['rows_per_s']:.3g} | {b['bytes_per_row']:.0f} | {bounds} | "
+                   f"{b['of_transport']:.2f} | {b['cpu_us_per_req']:.0f} | {b['p50_ms']:.2f} |")
     m = r["machine"]
     cc = r["cross_check"]
     out += ["", f"Machine limits (bench_limits, 2 threads): GEMM {m['gemm_gflops']} GFLOP/s, "

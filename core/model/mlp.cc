@@ -224,15 +224,16 @@ Eigen::MatrixXd Mlp::Logits(const Eigen::VectorXd& w,
         w.data() + layer.weight_offset, layer.fan_in, layer.fan_out);
     const Eigen::Map<const Eigen::RowVectorXd> bias(
         w.data() + layer.bias_offset, layer.fan_out);
-    Eigen::MatrixXd z(x.rows(), layer.fan_out);
+    // z = bias + input * W: starting from the bias spares GEMM's zero fill
+    // and a second pass to add it.
+    Eigen::MatrixXd z = bias.replicate(x.rows(), 1);
     if (l == 0) {
-      z.noalias() = x * weights;
+      z.noalias() += x * weights;
     } else if (hidden != nullptr) {
-      z.noalias() = hidden->back() * weights;
+      z.noalias() += hidden->back() * weights;
     } else {
-      z.noalias() = previous * weights;
+      z.noalias() += previous * weights;
     }
-    z.rowwise() += bias;
     if (l + 1 == layers_.size()) return z;
     Activate(activation_, &z);
     if (hidden != nullptr) {
