@@ -264,6 +264,8 @@ def main():
             check=True).stdout.split())
         gemm = float(limits["gemm_gflops"]) * 1e9
         bandwidth = float(limits["triad_gbps"]) * 1e9
+        gemm_1t = float(limits["gemm_gflops_1t"]) * 1e9
+        bandwidth_1t = float(limits["triad_gbps_1t"]) * 1e9
         features = 10
         flops_per_row = {"linear": 2 * features,
                          "mlp": 2 * (features * 64 + 64 * 32 + 32 * 1)}
@@ -303,8 +305,38 @@ def main():
                 entry["gemm_bound_rows_per_s"] = gemm / flops_per_row[model]
                 entry["fraction_of_bound"] = rows_per_s / min(
                     entry["memory_bound_rows_per_s"], entry["gemm_bound_rows_per_s"])
+                # Per server CPU-second against one core's bound: the load
+                # generator shares the two cores, so this is the efficiency
+                # of the server's own work.
+                rows_per_cpu_s = 4096 / (entry["cpu_us_per_req"] * 1e-6)
+                entry["rows_per_cpu_s"] = rows_per_cpu_s
+                entry["cpu_fraction_of_1t_bound"] = rows_per_cpu_s / min(
+                    bandwidth_1t / bytes_per_row, gemm_1t / flops_per_row[model])
             bulk[name] = entry
             log(f"bulk {name}: {entry}")
+
+        # ---- in process: the server's own work per Predict, and what counting
+        # and scraping cost (Google Benchmark, repetitions interleaved at
+        # random: on a shared machine only interleaved figures compare).
+        reps = 5 if a.quick else 15
+        bp = subprocess.run(
+            [f"{build}/bench/bench_predict",
+             "--benchmark_filter=BM_Predict(Linear|Mlp|LinearNoMetrics|LinearColumns)/1$|"
+             "BM_Scrape", f"--benchmark_repetitions={reps}",
+             "--benchmark_enable_random_interleaving=true", "--benchmark_min_time=0.05",
+             "--benchmark_format=json"], capture_output=True, text=True, check=True)
+        in_process = {}
+        for b in json.loads(bp.stdout)["benchmarks"]:
+            if b.get("aggregate_name") == "median":
+                in_process[b["run_name"]] = b["real_time"]  # ns
+        cpu_req = closed[ref]["Predict linear"]["cpu_us_per_req"] * 1e3  # ns
+        qps_ref = closed[ref]["Predict linear"]["qps"]
+        counting = (in_process["BM_PredictLinear/1"] -
+                    in_process["BM_PredictLinearNoMetrics/1"])
+        scrape = in_process["BM_Scrape"]
+        in_process["tax_counting"] = counting / cpu_req
+        in_process["tax_scrape_1s"] = scrape / (qps_ref * cpu_req)
+        log(f"in process: {in_process}")
 
         counted = scrape_ok_predicts(server.metrics)
         result = {
@@ -314,6 +346,7 @@ def main():
             "paced": {"rate": rate, **paced},
             "metrics_tax": {str(c): v for c, v in tax.items()},
             "bulk": bulk,
+            "in_process": in_process,
             "cross_check": {"client_ok": ok_sent_to_server, "server_ok": counted},
         }
         report = render(result, list(targets))
@@ -369,25 +402,38 @@ def render(r, names):
         out.append(f"| {c} | {t['qps_on']:.0f} | {t['qps_off']:.0f} | "
                    f"{t['qps_on'] / t['qps_off']:.3f} | {t['cpu_us_on']:.1f} | "
                    f"{t['cpu_us_off']:.1f} |")
-    out += ["", "## Bulk: 4,096-row requests, concurrency 2", "",
+    ip = r["in_process"]
+    out += ["", "The end-to-end ratio moves by several percent from run to run on a shared "
+            "machine, more than the tax itself. In process (bench_predict, interleaved "
+            "repetitions, medians): a single-row Predict takes "
+            f"{ip['BM_PredictLinear/1']:.0f} ns with metrics and "
+            f"{ip['BM_PredictLinearNoMetrics/1']:.0f} ns without; one scrape (Collect + text, "
+            f"both models) {ip['BM_Scrape'] / 1e3:.0f} µs. Against the server's CPU per request "
+            f"that is a tax of {100 * ip['tax_counting']:.2f} % for counting plus "
+            f"{100 * ip['tax_scrape_1s']:.3f} % for a scrape every second.", "",
+            "## Bulk: 4,096-row requests, concurrency 2", "",
             "bound = min(memory bound, GEMM bound): the request and reply bytes read once at "
             "STREAM triad speed, the model's multiply-adds at GEMM speed. transport = the "
             "bytes echo moving the same request and a reply of the same size.", "",
             "| request | rows/s | bytes/row (request + reply) | memory bound rows/s | "
-            "GEMM bound rows/s | ÷ bound | ÷ transport | server CPU µs/req | p50 ms |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "GEMM bound rows/s | ÷ bound | ÷ transport | server CPU µs/req | "
+            "rows per CPU-s ÷ 1-core bound | p50 ms |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for n, b in r["bulk"].items():
         if "fraction_of_bound" in b:
             bounds = (f"{b['memory_bound_rows_per_s']:.3g} | {b['gemm_bound_rows_per_s']:.3g} | "
                       f"{b['fraction_of_bound']:.3f}")
+            cpu = f"{b['cpu_fraction_of_1t_bound']:.3f}"
         else:
-            bounds = "– | – | –"
+            bounds, cpu = "– | – | –", "–"
         out.append(f"| {n} | {b['rows_per_s']:.3g} | {b['bytes_per_row']:.0f} | {bounds} | "
-                   f"{b['of_transport']:.2f} | {b['cpu_us_per_req']:.0f} | {b['p50_ms']:.2f} |")
+                   f"{b['of_transport']:.2f} | {b['cpu_us_per_req']:.0f} | {cpu} | "
+                   f"{b['p50_ms']:.2f} |")
     m = r["machine"]
     cc = r["cross_check"]
-    out += ["", f"Machine limits (bench_limits, 2 threads): GEMM {m['gemm_gflops']} GFLOP/s, "
-            f"STREAM triad {m['triad_gbps']} GB/s.",
+    out += ["", f"Machine limits (bench_limits): GEMM {m['gemm_gflops']} GFLOP/s on 2 threads "
+            f"({m['gemm_gflops_1t']} on 1), STREAM triad {m['triad_gbps']} GB/s "
+            f"({m['triad_gbps_1t']} on 1).",
             f"Cross-check: the load generator got {cc['client_ok']} OK Predict replies from "
             f"the metrics-on server; its modelserver_grpc_requests_total{{code=\"OK\","
             f"method=\"Predict\"}} says {cc['server_ok']}.", ""]

@@ -70,9 +70,8 @@ absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view name) {
   if (lower == "info") return LogLevel::kInfo;
   if (lower == "warning" || lower == "warn") return LogLevel::kWarning;
   if (lower == "error") return LogLevel::kError;
-  return absl::InvalidArgumentError(
-      absl::StrCat("log level: expected debug, info, warning or error, got '",
-                   name, "'"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "log level: expected debug, info, warning or error, got '", name, "'"));
 }
 
 void SetLogLevel(LogLevel level) {
@@ -87,9 +86,9 @@ std::string FormatLogLine(LogLevel level, int64_t unix_micros,
                           absl::string_view msg,
                           std::initializer_list<LogField> fields) {
   std::string line = "{\"time\":\"";
-  line += absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ",
-                           absl::FromUnixMicros(unix_micros),
-                           absl::UTCTimeZone());
+  line +=
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ",
+                       absl::FromUnixMicros(unix_micros), absl::UTCTimeZone());
   line += "\",\"level\":\"";
   absl::StrAppend(&line, LogLevelName(level));
   line += "\",\"msg\":";
@@ -125,8 +124,8 @@ void Log(LogLevel level, absl::string_view msg,
       FormatLogLine(level, absl::ToUnixMicros(absl::Now()), msg, fields);
   size_t done = 0;
   while (done < line.size()) {
-    const ssize_t n = ::write(STDERR_FILENO, line.data() + done,
-                              line.size() - done);
+    const ssize_t n =
+        ::write(STDERR_FILENO, line.data() + done, line.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;  // stderr is gone: nothing better to do
     done += static_cast<size_t>(n);

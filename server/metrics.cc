@@ -32,29 +32,28 @@ using prometheus::MetricFamily;
 using prometheus::MetricType;
 
 constexpr std::array<const char*, kNumRpcs> kRpcNames = {
-    "Train",    "UploadDataset", "WatchJob",   "GetJob",
-    "ListJobs", "CancelJob",     "Evaluate",   "Predict",
-    "ListModels", "GetModel",    "DeleteModel"};
+    "Train",      "UploadDataset", "WatchJob",   "GetJob",
+    "ListJobs",   "CancelJob",     "Evaluate",   "Predict",
+    "ListModels", "GetModel",      "DeleteModel"};
 
 // gRPC's canonical code names, as grpc-go and Triton label them.
-constexpr std::array<const char*, 17> kCodeNames = {
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED"};
+constexpr std::array<const char*, 17> kCodeNames = {"OK",
+                                                    "CANCELLED",
+                                                    "UNKNOWN",
+                                                    "INVALID_ARGUMENT",
+                                                    "DEADLINE_EXCEEDED",
+                                                    "NOT_FOUND",
+                                                    "ALREADY_EXISTS",
+                                                    "PERMISSION_DENIED",
+                                                    "RESOURCE_EXHAUSTED",
+                                                    "FAILED_PRECONDITION",
+                                                    "ABORTED",
+                                                    "OUT_OF_RANGE",
+                                                    "UNIMPLEMENTED",
+                                                    "INTERNAL",
+                                                    "UNAVAILABLE",
+                                                    "DATA_LOSS",
+                                                    "UNAUTHENTICATED"};
 
 constexpr uint64_t kMetricsIdBase = 1;
 std::atomic<uint64_t> g_next_metrics_id{kMetricsIdBase};
@@ -91,8 +90,7 @@ ClientMetric GaugeOf(double v, std::vector<ClientMetric::Label> labels = {}) {
   return m;
 }
 
-ClientMetric CounterOf(double v,
-                       std::vector<ClientMetric::Label> labels = {}) {
+ClientMetric CounterOf(double v, std::vector<ClientMetric::Label> labels = {}) {
   ClientMetric m = Labelled(std::move(labels));
   m.counter.value = v;
   return m;
@@ -123,14 +121,14 @@ void CollectProcess(std::vector<MetricFamily>* out) {
                                 MetricType::Counter);
       cpu.metric.push_back(CounterOf((utime + stime) / ticks));
       out->push_back(std::move(cpu));
-      MetricFamily res = Family("process_resident_memory_bytes",
-                                "Resident memory size in bytes.",
-                                MetricType::Gauge);
+      MetricFamily res =
+          Family("process_resident_memory_bytes",
+                 "Resident memory size in bytes.", MetricType::Gauge);
       res.metric.push_back(GaugeOf(rss * page));
       out->push_back(std::move(res));
-      MetricFamily virt = Family("process_virtual_memory_bytes",
-                                 "Virtual memory size in bytes.",
-                                 MetricType::Gauge);
+      MetricFamily virt =
+          Family("process_virtual_memory_bytes",
+                 "Virtual memory size in bytes.", MetricType::Gauge);
       virt.metric.push_back(GaugeOf(vsize));
       out->push_back(std::move(virt));
       // Start time = boot time + starttime ticks.
@@ -160,17 +158,17 @@ void CollectProcess(std::vector<MetricFamily>* out) {
     }
     closedir(dir);
     --fds;  // the directory stream's own descriptor
-    MetricFamily open = Family("process_open_fds",
-                               "Number of open file descriptors.",
-                               MetricType::Gauge);
+    MetricFamily open =
+        Family("process_open_fds", "Number of open file descriptors.",
+               MetricType::Gauge);
     open.metric.push_back(GaugeOf(static_cast<double>(fds)));
     out->push_back(std::move(open));
   }
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-    MetricFamily max = Family("process_max_fds",
-                              "Maximum number of open file descriptors.",
-                              MetricType::Gauge);
+    MetricFamily max =
+        Family("process_max_fds", "Maximum number of open file descriptors.",
+               MetricType::Gauge);
     max.metric.push_back(GaugeOf(static_cast<double>(limit.rlim_cur)));
     out->push_back(std::move(max));
   }
@@ -209,8 +207,7 @@ void LatencyHistogram::Observe(int64_t nanos) {
   const int bucket = static_cast<int>(
       std::lower_bound(bounds.begin(), bounds.end(), nanos) - bounds.begin());
   counts_[bucket].fetch_add(1, std::memory_order_relaxed);
-  sum_nanos_.fetch_add(static_cast<uint64_t>(nanos),
-                       std::memory_order_relaxed);
+  sum_nanos_.fetch_add(static_cast<uint64_t>(nanos), std::memory_order_relaxed);
 }
 
 ClientMetric::Histogram LatencyHistogram::Snapshot() const {
@@ -221,8 +218,8 @@ ClientMetric::Histogram LatencyHistogram::Snapshot() const {
     cumulative += counts_[i].load(std::memory_order_relaxed);
     ClientMetric::Bucket b;
     b.cumulative_count = cumulative;
-    b.upper_bound = i < kBuckets ? bounds[i]
-                                 : std::numeric_limits<double>::infinity();
+    b.upper_bound =
+        i < kBuckets ? bounds[i] : std::numeric_limits<double>::infinity();
     h.bucket.push_back(b);
   }
   h.sample_count = cumulative;
@@ -243,8 +240,7 @@ void Metrics::SetSources(const ModelRegistry* registry,
 }
 
 void Metrics::RpcStarted(Rpc rpc) {
-  rpc_in_flight_[static_cast<int>(rpc)].fetch_add(1,
-                                                  std::memory_order_relaxed);
+  rpc_in_flight_[static_cast<int>(rpc)].fetch_add(1, std::memory_order_relaxed);
 }
 
 void Metrics::RpcFinished(Rpc rpc, grpc::StatusCode code, int64_t nanos) {
@@ -280,8 +276,7 @@ ModelSeries* Metrics::ModelSlow(absl::string_view name, int64_t version) {
 }
 
 void Metrics::AddModelLoadFailures(int64_t n) {
-  load_failures_.fetch_add(static_cast<uint64_t>(n),
-                           std::memory_order_relaxed);
+  load_failures_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
 }
 
 void Metrics::AddRowsIngested(int64_t rows) {
@@ -296,8 +291,8 @@ void Metrics::JobFinished(const JobSnapshot& job) {
   jobs_finished_[slot].fetch_add(1, std::memory_order_relaxed);
   if (job.started_unix_micros > 0 &&
       job.finished_unix_micros >= job.started_unix_micros) {
-    job_duration_.Observe(
-        (job.finished_unix_micros - job.started_unix_micros) * 1000);
+    job_duration_.Observe((job.finished_unix_micros - job.started_unix_micros) *
+                          1000);
   }
 }
 
@@ -305,24 +300,23 @@ std::vector<MetricFamily> Metrics::Collect() const {
   std::vector<MetricFamily> out;
 
   // ---- RPCs
-  MetricFamily requests =
-      Family("modelserver_grpc_requests_total",
-             "RPCs handled, by method and gRPC status code.",
-             MetricType::Counter);
-  MetricFamily latency = Family(
-      "modelserver_grpc_request_duration_seconds",
-      "Time from the start of an RPC handler to its status, by method.",
-      MetricType::Histogram);
-  MetricFamily in_flight = Family("modelserver_grpc_requests_in_flight",
-                                  "RPCs being handled now, by method.",
-                                  MetricType::Gauge);
+  MetricFamily requests = Family(
+      "modelserver_grpc_requests_total",
+      "RPCs handled, by method and gRPC status code.", MetricType::Counter);
+  MetricFamily latency =
+      Family("modelserver_grpc_request_duration_seconds",
+             "Time from the start of an RPC handler to its status, by method.",
+             MetricType::Histogram);
+  MetricFamily in_flight =
+      Family("modelserver_grpc_requests_in_flight",
+             "RPCs being handled now, by method.", MetricType::Gauge);
   for (int m = 0; m < kNumRpcs; ++m) {
     for (int c = 0; c < 17; ++c) {
       const uint64_t n = rpc_codes_[m][c].load(std::memory_order_relaxed);
       if (n == 0) continue;
-      requests.metric.push_back(CounterOf(
-          static_cast<double>(n),
-          {{"code", kCodeNames[c]}, {"method", kRpcNames[m]}}));
+      requests.metric.push_back(
+          CounterOf(static_cast<double>(n),
+                    {{"code", kCodeNames[c]}, {"method", kRpcNames[m]}}));
     }
     ClientMetric h = Labelled({{"method", kRpcNames[m]}});
     h.histogram = rpc_latency_[m].Snapshot();
@@ -339,24 +333,24 @@ std::vector<MetricFamily> Metrics::Collect() const {
   const ModelRegistry* registry = registry_.load();
   std::vector<std::pair<std::string, std::vector<int64_t>>> loaded;
   if (registry != nullptr) loaded = registry->List();
-  MetricFamily models = Family("modelserver_models_loaded",
-                               "Models with at least one version loaded.",
-                               MetricType::Gauge);
-  MetricFamily versions = Family("modelserver_model_versions_loaded",
-                                 "Versions loaded, by model.",
-                                 MetricType::Gauge);
-  MetricFamily inference = Family(
-      "modelserver_inference_requests_total",
-      "Predict requests that reached a loaded model version, by outcome "
-      "(success or failure).",
-      MetricType::Counter);
-  MetricFamily rows = Family("modelserver_inference_rows_total",
-                             "Rows predicted, by model version.",
-                             MetricType::Counter);
+  MetricFamily models =
+      Family("modelserver_models_loaded",
+             "Models with at least one version loaded.", MetricType::Gauge);
+  MetricFamily versions =
+      Family("modelserver_model_versions_loaded", "Versions loaded, by model.",
+             MetricType::Gauge);
+  MetricFamily inference =
+      Family("modelserver_inference_requests_total",
+             "Predict requests that reached a loaded model version, by outcome "
+             "(success or failure).",
+             MetricType::Counter);
+  MetricFamily rows =
+      Family("modelserver_inference_rows_total",
+             "Rows predicted, by model version.", MetricType::Counter);
   MetricFamily inference_latency = Family(
       "modelserver_inference_duration_seconds",
-      "Time to convert the rows, predict and build the response, by model "
-      "version.",
+      "Predict handler time (validation, conversion, prediction, reply) of "
+      "the calls that reached a model version, by model version.",
       MetricType::Histogram);
   int64_t num_models = 0;
   {
@@ -364,8 +358,8 @@ std::vector<MetricFamily> Metrics::Collect() const {
     for (const auto& [name, list] : loaded) {
       if (list.empty()) continue;
       ++num_models;
-      versions.metric.push_back(GaugeOf(static_cast<double>(list.size()),
-                                        {{"model", name}}));
+      versions.metric.push_back(
+          GaugeOf(static_cast<double>(list.size()), {{"model", name}}));
       auto by_name = models_.find(name);
       if (by_name == models_.end()) continue;
       for (int64_t v : list) {
@@ -404,12 +398,12 @@ std::vector<MetricFamily> Metrics::Collect() const {
   out.push_back(std::move(failures));
 
   // ---- Training
-  MetricFamily jobs_now = Family("modelserver_training_jobs",
-                                 "Training jobs queued or running now.",
-                                 MetricType::Gauge);
-  MetricFamily epoch = Family("modelserver_training_job_epoch",
-                              "Last epoch reported by each running job.",
-                              MetricType::Gauge);
+  MetricFamily jobs_now =
+      Family("modelserver_training_jobs",
+             "Training jobs queued or running now.", MetricType::Gauge);
+  MetricFamily epoch =
+      Family("modelserver_training_job_epoch",
+             "Last epoch reported by each running job.", MetricType::Gauge);
   MetricFamily loss = Family(
       "modelserver_training_job_loss",
       "Last loss reported by each running job, on the training data and on "
@@ -421,8 +415,8 @@ std::vector<MetricFamily> Metrics::Collect() const {
       if (job.state == JobState::kQueued) ++queued;
       if (job.state != JobState::kRunning) continue;
       ++running;
-      epoch.metric.push_back(GaugeOf(job.epoch,
-                                     {{"job", job.id}, {"model", job.name}}));
+      epoch.metric.push_back(
+          GaugeOf(job.epoch, {{"job", job.id}, {"model", job.name}}));
       if (job.epoch > 0) {
         loss.metric.push_back(GaugeOf(
             job.train_loss,
@@ -438,9 +432,9 @@ std::vector<MetricFamily> Metrics::Collect() const {
   jobs_now.metric.push_back(
       GaugeOf(static_cast<double>(running), {{"state", "running"}}));
   out.push_back(std::move(jobs_now));
-  MetricFamily finished = Family("modelserver_training_jobs_finished_total",
-                                 "Training jobs that ended, by final state.",
-                                 MetricType::Counter);
+  MetricFamily finished =
+      Family("modelserver_training_jobs_finished_total",
+             "Training jobs that ended, by final state.", MetricType::Counter);
   constexpr std::array<const char*, 3> kFinal = {"succeeded", "failed",
                                                  "cancelled"};
   for (int i = 0; i < 3; ++i) {
@@ -449,17 +443,17 @@ std::vector<MetricFamily> Metrics::Collect() const {
         {{"state", kFinal[i]}}));
   }
   out.push_back(std::move(finished));
-  MetricFamily duration = Family(
-      "modelserver_training_job_duration_seconds",
-      "Time from a job's start (not its queueing) to its end.",
-      MetricType::Histogram);
+  MetricFamily duration =
+      Family("modelserver_training_job_duration_seconds",
+             "Time from a job's start (not its queueing) to its end.",
+             MetricType::Histogram);
   ClientMetric d;
   d.histogram = job_duration_.Snapshot();
   duration.metric.push_back(std::move(d));
   out.push_back(std::move(duration));
-  MetricFamily ingested = Family("modelserver_training_rows_ingested_total",
-                                 "Rows read by training jobs.",
-                                 MetricType::Counter);
+  MetricFamily ingested =
+      Family("modelserver_training_rows_ingested_total",
+             "Rows read by training jobs.", MetricType::Counter);
   ingested.metric.push_back(CounterOf(
       static_cast<double>(rows_ingested_.load(std::memory_order_relaxed))));
   out.push_back(std::move(ingested));
@@ -471,19 +465,16 @@ std::vector<MetricFamily> Metrics::Collect() const {
   MetricFamily build = Family(
       "modelserver_build_info",
       "Always 1; the labels describe the running build.", MetricType::Gauge);
-  build.metric.push_back(GaugeOf(
-      1, {{"compiler", __VERSION__},
-          {"grpc_version", grpc::Version()},
-          {"revision", MODELSERVER_GIT_REVISION},
-          {"version", MODELSERVER_VERSION}}));
+  build.metric.push_back(GaugeOf(1, {{"compiler", __VERSION__},
+                                     {"grpc_version", grpc::Version()},
+                                     {"revision", MODELSERVER_GIT_REVISION},
+                                     {"version", MODELSERVER_VERSION}}));
   out.push_back(std::move(build));
   return out;
 }
 
 RpcScope::RpcScope(Metrics* metrics, Rpc rpc)
-    : metrics_(metrics),
-      rpc_(rpc),
-      start_nanos_(MonotonicNanos()) {
+    : metrics_(metrics), rpc_(rpc), start_nanos_(MonotonicNanos()) {
   if (metrics_ != nullptr) metrics_->RpcStarted(rpc_);
 }
 
@@ -493,24 +484,27 @@ RpcScope::~RpcScope() {
   }
 }
 
-grpc::Status RpcScope::Finish(grpc::Status status, absl::string_view model) {
+grpc::Status RpcScope::Finish(grpc::Status status, absl::string_view model,
+                              int64_t end_nanos) {
   if (finished_) return status;
   finished_ = true;
   const bool debug = LogEnabled(LogLevel::kDebug);
   const bool failed = !status.ok();
   if (metrics_ == nullptr && !debug && !failed) return status;
-  const int64_t nanos = MonotonicNanos() - start_nanos_;
-  if (metrics_ != nullptr) metrics_->RpcFinished(rpc_, status.error_code(), nanos);
+  const int64_t nanos =
+      (end_nanos >= 0 ? end_nanos : MonotonicNanos()) - start_nanos_;
+  if (metrics_ != nullptr)
+    metrics_->RpcFinished(rpc_, status.error_code(), nanos);
   if (debug || failed) {
-    // Server-side failures are errors; the client's mistakes are logged at
-    // info (they are answered, not suffered).
+    // Server-side failures are errors. The client's mistakes are answered
+    // (and counted by code), and logged at debug only: a line per bad
+    // request would let any client flood the log, and costs about as much
+    // CPU as the request itself.
     const grpc::StatusCode code = status.error_code();
     const bool server_fault = code == grpc::StatusCode::INTERNAL ||
                               code == grpc::StatusCode::UNKNOWN ||
                               code == grpc::StatusCode::DATA_LOSS;
-    const LogLevel level = !failed       ? LogLevel::kDebug
-                           : server_fault ? LogLevel::kError
-                                          : LogLevel::kInfo;
+    const LogLevel level = server_fault ? LogLevel::kError : LogLevel::kDebug;
     if (LogEnabled(level)) {
       const int c = static_cast<int>(code);
       Log(level, "rpc",

@@ -16,6 +16,7 @@
 //   modelserver_inference_requests_total{model,version,outcome} counter
 //   modelserver_inference_rows_total{model,version}         counter
 //   modelserver_inference_duration_seconds{model,version}   histogram
+//     (Predict's handler time, for calls that reached the version)
 //   modelserver_models_loaded, modelserver_model_versions_loaded{model}
 //   modelserver_model_load_failures_total
 //   modelserver_training_jobs{state} (queued, running: now)  gauge
@@ -127,8 +128,8 @@ class Metrics final : public prometheus::Collectable {
   std::array<LatencyHistogram, kNumRpcs> rpc_latency_;
 
   mutable absl::Mutex models_mu_;
-  absl::flat_hash_map<std::string,
-                      absl::flat_hash_map<int64_t, std::unique_ptr<ModelSeries>>>
+  absl::flat_hash_map<
+      std::string, absl::flat_hash_map<int64_t, std::unique_ptr<ModelSeries>>>
       models_ ABSL_GUARDED_BY(models_mu_);
 
   std::atomic<uint64_t> load_failures_{0};
@@ -148,7 +149,10 @@ class RpcScope {
   RpcScope& operator=(const RpcScope&) = delete;
 
   // Records `status` and returns it; `model` (may be empty) goes in the log.
-  grpc::Status Finish(grpc::Status status, absl::string_view model = {});
+  // `end_nanos` (MonotonicNanos()) when the caller already read the clock.
+  grpc::Status Finish(grpc::Status status, absl::string_view model = {},
+                      int64_t end_nanos = -1);
+  int64_t start_nanos() const { return start_nanos_; }
 
  private:
   Metrics* const metrics_;

@@ -101,11 +101,12 @@ grpc::Status Counted(Metrics* metrics, Rpc rpc, absl::string_view model,
 class PredictArenaHolder final
     : public grpc::MessageHolder<v1::PredictRequest, v1::PredictResponse> {
  public:
-  PredictArenaHolder() : arena_(Options(initial_block_, sizeof(initial_block_))) {
-    set_request(google::protobuf::Arena::CreateMessage<v1::PredictRequest>(
-        &arena_));
-    set_response(google::protobuf::Arena::CreateMessage<v1::PredictResponse>(
-        &arena_));
+  PredictArenaHolder()
+      : arena_(Options(initial_block_, sizeof(initial_block_))) {
+    set_request(
+        google::protobuf::Arena::CreateMessage<v1::PredictRequest>(&arena_));
+    set_response(
+        google::protobuf::Arena::CreateMessage<v1::PredictResponse>(&arena_));
   }
   void Release() override { delete this; }
 
@@ -273,27 +274,28 @@ grpc::Status ModelServiceImpl::CancelJob(grpc::ServerContext* /*context*/,
 grpc::Status ModelServiceImpl::Evaluate(grpc::ServerContext* /*context*/,
                                         const v1::EvaluateRequest* request,
                                         v1::EvaluateResponse* response) {
-  return Counted(metrics_, Rpc::kEvaluate, request->name(), [&]() -> grpc::Status {
-    absl::Status valid = CheckName(request->name());
-    if (valid.ok()) valid = CheckVersion(request->version(), "latest");
-    if (valid.ok() && !request->has_data()) {
-      valid = absl::InvalidArgumentError(
-          "data: no source set (one of rows, csv, upload_id, path)");
-    }
-    if (valid.ok()) valid = data_->Check(request->data());
-    if (!valid.ok()) return ToGrpcStatus(valid);
+  return Counted(
+      metrics_, Rpc::kEvaluate, request->name(), [&]() -> grpc::Status {
+        absl::Status valid = CheckName(request->name());
+        if (valid.ok()) valid = CheckVersion(request->version(), "latest");
+        if (valid.ok() && !request->has_data()) {
+          valid = absl::InvalidArgumentError(
+              "data: no source set (one of rows, csv, upload_id, path)");
+        }
+        if (valid.ok()) valid = data_->Check(request->data());
+        if (!valid.ok()) return ToGrpcStatus(valid);
 
-    absl::StatusOr<std::shared_ptr<const Artifact>> artifact =
-        registry_->Get(request->name(), request->version());
-    if (!artifact.ok()) return ToGrpcStatus(artifact.status());
-    absl::StatusOr<Table> table =
-        data_->Load(request->data(), SchemaTypesWithTarget(**artifact));
-    if (!table.ok()) return ToGrpcStatus(table.status());
-    absl::StatusOr<Evaluation> evaluation = (*artifact)->Evaluate(*table);
-    if (!evaluation.ok()) return ToGrpcStatus(evaluation.status());
-    *response = EvaluationToProto(*evaluation, (*artifact)->metadata());
-    return grpc::Status::OK;
-  });
+        absl::StatusOr<std::shared_ptr<const Artifact>> artifact =
+            registry_->Get(request->name(), request->version());
+        if (!artifact.ok()) return ToGrpcStatus(artifact.status());
+        absl::StatusOr<Table> table =
+            data_->Load(request->data(), SchemaTypesWithTarget(**artifact));
+        if (!table.ok()) return ToGrpcStatus(table.status());
+        absl::StatusOr<Evaluation> evaluation = (*artifact)->Evaluate(*table);
+        if (!evaluation.ok()) return ToGrpcStatus(evaluation.status());
+        *response = EvaluationToProto(*evaluation, (*artifact)->metadata());
+        return grpc::Status::OK;
+      });
 }
 
 grpc::ServerUnaryReactor* ModelServiceImpl::Predict(
@@ -343,32 +345,31 @@ grpc::Status ModelServiceImpl::DoPredict(const v1::PredictRequest& request,
       metrics_ == nullptr
           ? nullptr
           : metrics_->Model(request.name(), model.metadata().version);
-  const int64_t start = series == nullptr ? 0 : MonotonicNanos();
   absl::Status status = [&]() -> absl::Status {
     const ColumnTypes& types = model.input_types();
     const bool packed = request.input_case() == v1::PredictRequest::kColumns;
-    ASSIGN_OR_RETURN(
-        Table table,
-        packed ? TableFromColumns(request.columns(), types)
-        : request.input_case() == v1::PredictRequest::kRows
-            ? TableFromRows(request.rows(), types)
-            : TableFromCsv(request.csv(), types));
+    ASSIGN_OR_RETURN(Table table,
+                     packed ? TableFromColumns(request.columns(), types)
+                     : request.input_case() == v1::PredictRequest::kRows
+                         ? TableFromRows(request.rows(), types)
+                         : TableFromCsv(request.csv(), types));
     ASSIGN_OR_RETURN(Predictions predictions, model.Predict(table));
     PredictionsToProto(predictions, model.metadata(), packed, response);
     return absl::OkStatus();
   }();
-  if (series != nullptr) {
-    if (status.ok()) {
-      series->succeeded.fetch_add(1, std::memory_order_relaxed);
-      series->rows.fetch_add(
-          static_cast<uint64_t>(rows_predicted(*response)),
-          std::memory_order_relaxed);
-    } else {
-      series->failed.fetch_add(1, std::memory_order_relaxed);
-    }
-    series->latency.Observe(MonotonicNanos() - start);
+  if (series == nullptr)
+    return scope.Finish(ToGrpcStatus(status), request.name());
+  // One clock read for both histograms.
+  const int64_t end = MonotonicNanos();
+  if (status.ok()) {
+    series->succeeded.fetch_add(1, std::memory_order_relaxed);
+    series->rows.fetch_add(static_cast<uint64_t>(rows_predicted(*response)),
+                           std::memory_order_relaxed);
+  } else {
+    series->failed.fetch_add(1, std::memory_order_relaxed);
   }
-  return scope.Finish(ToGrpcStatus(status), request.name());
+  series->latency.Observe(end - scope.start_nanos());
+  return scope.Finish(ToGrpcStatus(status), request.name(), end);
 }
 
 grpc::Status ModelServiceImpl::ListModels(
@@ -394,41 +395,45 @@ grpc::Status ModelServiceImpl::ListModels(
 grpc::Status ModelServiceImpl::GetModel(grpc::ServerContext* /*context*/,
                                         const v1::GetModelRequest* request,
                                         v1::ModelInfo* response) {
-  return Counted(metrics_, Rpc::kGetModel, request->name(), [&]() -> grpc::Status {
-    absl::Status valid = CheckName(request->name());
-    if (valid.ok()) valid = CheckVersion(request->version(), "every version");
-    if (!valid.ok()) return ToGrpcStatus(valid);
-    response->set_name(request->name());
-    if (request->version() == 0) {
-      absl::StatusOr<std::vector<std::shared_ptr<const Artifact>>> all =
-          registry_->GetAll(request->name());
-      if (!all.ok()) return ToGrpcStatus(all.status());
-      for (const auto& artifact : *all) {
-        *response->add_versions() = VersionInfoToProto(*artifact);
-      }
-      return grpc::Status::OK;
-    }
-    absl::StatusOr<std::shared_ptr<const Artifact>> artifact =
-        registry_->Get(request->name(), request->version());
-    if (!artifact.ok()) return ToGrpcStatus(artifact.status());
-    *response->add_versions() = VersionInfoToProto(**artifact);
-    return grpc::Status::OK;
-  });
+  return Counted(
+      metrics_, Rpc::kGetModel, request->name(), [&]() -> grpc::Status {
+        absl::Status valid = CheckName(request->name());
+        if (valid.ok())
+          valid = CheckVersion(request->version(), "every version");
+        if (!valid.ok()) return ToGrpcStatus(valid);
+        response->set_name(request->name());
+        if (request->version() == 0) {
+          absl::StatusOr<std::vector<std::shared_ptr<const Artifact>>> all =
+              registry_->GetAll(request->name());
+          if (!all.ok()) return ToGrpcStatus(all.status());
+          for (const auto& artifact : *all) {
+            *response->add_versions() = VersionInfoToProto(*artifact);
+          }
+          return grpc::Status::OK;
+        }
+        absl::StatusOr<std::shared_ptr<const Artifact>> artifact =
+            registry_->Get(request->name(), request->version());
+        if (!artifact.ok()) return ToGrpcStatus(artifact.status());
+        *response->add_versions() = VersionInfoToProto(**artifact);
+        return grpc::Status::OK;
+      });
 }
 
 grpc::Status ModelServiceImpl::DeleteModel(
     grpc::ServerContext* /*context*/, const v1::DeleteModelRequest* request,
     v1::DeleteModelResponse* response) {
-  return Counted(metrics_, Rpc::kDeleteModel, request->name(), [&]() -> grpc::Status {
-    absl::Status valid = CheckName(request->name());
-    if (valid.ok()) valid = CheckVersion(request->version(), "every version");
-    if (!valid.ok()) return ToGrpcStatus(valid);
-    absl::StatusOr<std::vector<int64_t>> deleted =
-        registry_->Delete(request->name(), request->version());
-    if (!deleted.ok()) return ToGrpcStatus(deleted.status());
-    for (int64_t v : *deleted) response->add_deleted_versions(v);
-    return grpc::Status::OK;
-  });
+  return Counted(metrics_, Rpc::kDeleteModel, request->name(),
+                 [&]() -> grpc::Status {
+                   absl::Status valid = CheckName(request->name());
+                   if (valid.ok())
+                     valid = CheckVersion(request->version(), "every version");
+                   if (!valid.ok()) return ToGrpcStatus(valid);
+                   absl::StatusOr<std::vector<int64_t>> deleted =
+                       registry_->Delete(request->name(), request->version());
+                   if (!deleted.ok()) return ToGrpcStatus(deleted.status());
+                   for (int64_t v : *deleted) response->add_deleted_versions(v);
+                   return grpc::Status::OK;
+                 });
 }
 
 }  // namespace modelserver::server

@@ -410,9 +410,9 @@ absl::StatusOr<Column> PackedColumn(const v1::ColumnarRows::Column& in,
           }
           std::optional<double> parsed = ParseNumber(texts[r]);
           if (!parsed.has_value()) {
-            return CellError(r, name,
-                             absl::StrCat("expected a number, got ",
-                                          Quoted(texts[r])));
+            return CellError(
+                r, name,
+                absl::StrCat("expected a number, got ", Quoted(texts[r])));
           }
           values[r] = *parsed;
         }
@@ -472,16 +472,15 @@ absl::StatusOr<Table> TableFromColumns(const v1::ColumnarRows& columns,
   for (int c = 0; c < num_columns; ++c) {
     const v1::ColumnarRows::Column& col = columns.columns(c);
     if (!col.numbers().empty() && !col.texts().empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("column '", col.name(),
-                       "': set numbers or texts, not both"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "column '", col.name(), "': set numbers or texts, not both"));
     }
     const int64_t n = std::max(col.numbers_size(), col.texts_size());
     if (rows < 0) rows = n;
     if (n != rows) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "column '", col.name(), "' has ", n, " values; column '",
-          columns.columns(0).name(), "' has ", rows));
+      return absl::InvalidArgumentError(
+          absl::StrCat("column '", col.name(), "' has ", n, " values; column '",
+                       columns.columns(0).name(), "' has ", rows));
     }
   }
   if (rows == 0) return absl::InvalidArgumentError("columns: no rows");
@@ -660,9 +659,9 @@ void PredictionsToProto(const Predictions& predictions,
     const Eigen::Index k = predictions.probabilities.cols();
     auto* p = out->mutable_probabilities();
     p->Resize(static_cast<int>(n * k), 0.0);
-    Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic,
-                             Eigen::RowMajor>>(p->mutable_data(), n, k) =
-        predictions.probabilities;
+    Eigen::Map<
+        Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+        p->mutable_data(), n, k) = predictions.probabilities;
     return;
   }
   if (!IsClassifier(metadata.kind)) {

@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "modelserver/v1/model_service.grpc.pb.h"
 #include "server/model_service.h"
@@ -29,8 +30,8 @@ using modelserver::v1::ModelService;
 using modelserver::v1::PredictRequest;
 using modelserver::v1::PredictResponse;
 
-class BytesEcho final
-    : public ModelService::WithRawCallbackMethod_Predict<ModelService::Service> {
+class BytesEcho final : public ModelService::WithRawCallbackMethod_Predict<
+                            ModelService::Service> {
  public:
   explicit BytesEcho(const std::string& reply) : slice_(reply) {}
   grpc::ServerUnaryReactor* Predict(grpc::CallbackServerContext* context,
@@ -77,6 +78,8 @@ class ProtoEcho final
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As modelserver's main does (server/main.cc).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   std::string mode, response_file, listen = "127.0.0.1:0";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
@@ -93,8 +96,9 @@ int main(int argc, char** argv) {
   } else if (mode == "proto") {
     service = std::make_unique<ProtoEcho>(reply);
   } else {
-    std::fprintf(stderr, "usage: bench_echo_server --mode bytes|proto "
-                         "--response FILE [--listen ADDR]\n");
+    std::fprintf(stderr,
+                 "usage: bench_echo_server --mode bytes|proto "
+                 "--response FILE [--listen ADDR]\n");
     return 2;
   }
   grpc::ServerBuilder builder;

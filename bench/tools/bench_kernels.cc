@@ -64,8 +64,8 @@ int Run(int64_t n, int d, int threads) {
 
   auto softmax = *LinearModel::Create(ModelKind::kLogisticRegression, d, 3);
   ModelObjective objective(*softmax, x, onehot, 0.0, 1e-6, &pool);
-  Eigen::VectorXd w = Eigen::VectorXd::Constant(softmax->parameters().size(),
-                                                0.01);
+  Eigen::VectorXd w =
+      Eigen::VectorXd::Constant(softmax->parameters().size(), 0.01);
   Eigen::VectorXd g;
   const double pass = BestSeconds([&] { objective.Evaluate(w, &g); });
   std::printf("lbfgs_pass_seconds=%.4f\nlbfgs_pass_gbps=%.2f\n", pass,
@@ -97,7 +97,8 @@ int Run(int64_t n, int d, int threads) {
   });
   const double macs = static_cast<double>(d) * 64 + 64 * 32 + 32;
   std::printf("adam_mlp_epoch_seconds=%.4f\nadam_mlp_epoch_gflops=%.2f\n",
-              adam_epoch, 6.0 * macs * static_cast<double>(n) / adam_epoch / 1e9);
+              adam_epoch,
+              6.0 * macs * static_cast<double>(n) / adam_epoch / 1e9);
   return 0;
 }
 
@@ -110,11 +111,13 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--rows") == 0) rows = std::atoll(argv[i + 1]);
     if (std::strcmp(argv[i], "--cols") == 0) cols = std::atoi(argv[i + 1]);
-    if (std::strcmp(argv[i], "--threads") == 0) threads = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--threads") == 0)
+      threads = std::atoi(argv[i + 1]);
   }
   if (rows < 1000 || cols < 2 || threads < 1) {
-    std::fprintf(stderr, "usage: bench_kernels [--rows N>=1000] [--cols D>=2] "
-                         "[--threads T>=1]\n");
+    std::fprintf(stderr,
+                 "usage: bench_kernels [--rows N>=1000] [--cols D>=2] "
+                 "[--threads T>=1]\n");
     return 2;
   }
   return modelserver::Run(rows, cols, threads);

@@ -75,7 +75,8 @@ double TriadGbps(int threads) {
 int main(int argc, char** argv) {
   int threads = 2;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--threads") == 0) threads = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--threads") == 0)
+      threads = std::atoi(argv[i + 1]);
   }
   if (threads < 1) threads = 1;
   std::printf("threads=%d\n", threads);

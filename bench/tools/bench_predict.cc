@@ -15,6 +15,7 @@
 #include "core/registry/model_registry.h"
 #include "core/train/trainer.h"
 #include "google/protobuf/arena.h"
+#include "prometheus/text_serializer.h"
 #include "server/metrics.h"
 #include "server/model_service.h"
 #include "server/proto_convert.h"
@@ -30,7 +31,8 @@ struct Fixture {
   std::string dir;
   std::unique_ptr<ModelRegistry> registry;
   Metrics metrics{nullptr, nullptr};
-  std::unique_ptr<ModelServiceImpl> service;
+  std::unique_ptr<ModelServiceImpl> service;             // counts
+  std::unique_ptr<ModelServiceImpl> service_no_metrics;  // --metrics-listen ""
   Table data;
 };
 
@@ -41,9 +43,9 @@ Fixture& Get() {
               ("bench_predict_" + std::to_string(::getpid())))
                  .string();
     f->registry = *ModelRegistry::Open(f->dir, nullptr);
-    f->data = *ReadCsvFile(std::string(MODELSERVER_SOURCE_DIR) +
-                           "/tests/data/diabetes.csv",
-                           CsvOptions());
+    f->data = *ReadCsvFile(
+        std::string(MODELSERVER_SOURCE_DIR) + "/tests/data/diabetes.csv",
+        CsvOptions());
     for (const bool mlp : {false, true}) {
       TrainSpec spec;
       spec.target = "progression";
@@ -59,6 +61,9 @@ Fixture& Get() {
     }
     f->service = std::make_unique<ModelServiceImpl>(
         f->registry.get(), nullptr, nullptr, nullptr, 0, &f->metrics);
+    f->service_no_metrics = std::make_unique<ModelServiceImpl>(
+        f->registry.get(), nullptr, nullptr, nullptr, 0, nullptr);
+    f->metrics.SetSources(f->registry.get(), nullptr);
     return f;
   }();
   return *f;
@@ -100,14 +105,16 @@ v1::PredictRequest ColumnsRequest(const std::string& model, int rows) {
 }
 
 void Predict(benchmark::State& state, const std::string& model,
-             bool columns = false) {
+             bool columns = false, bool metrics = true) {
+  ModelServiceImpl& service =
+      metrics ? *Get().service : *Get().service_no_metrics;
   const int rows = static_cast<int>(state.range(0));
   const v1::PredictRequest req =
       columns ? ColumnsRequest(model, rows) : RowsRequest(model, rows);
   PredictArenaAllocator allocator;  // what the server hands gRPC
   for (auto _ : state) {
     auto* holder = allocator.AllocateMessages();
-    grpc::Status s = Get().service->DoPredict(req, holder->response());
+    grpc::Status s = service.DoPredict(req, holder->response());
     if (!s.ok()) {
       state.SkipWithError(s.error_message().c_str());
       break;
@@ -123,16 +130,20 @@ void BM_PredictLinearColumns(benchmark::State& s) {
   Predict(s, "linear", true);
 }
 void BM_PredictMlpColumns(benchmark::State& s) { Predict(s, "mlp", true); }
+void BM_PredictLinearNoMetrics(benchmark::State& s) {
+  Predict(s, "linear", false, false);
+}
 BENCHMARK(BM_PredictLinear)->Arg(1)->Arg(4096);
+BENCHMARK(BM_PredictLinearNoMetrics)->Arg(1);
 BENCHMARK(BM_PredictMlp)->Arg(1)->Arg(4096);
 BENCHMARK(BM_PredictLinearColumns)->Arg(1)->Arg(4096);
 BENCHMARK(BM_PredictMlpColumns)->Arg(1)->Arg(4096);
 
 void ParseRequest(benchmark::State& state, bool columns) {
   const int rows = static_cast<int>(state.range(0));
-  const std::string bytes = (columns ? ColumnsRequest("linear", rows)
-                                     : RowsRequest("linear", rows))
-                                .SerializeAsString();
+  const std::string bytes =
+      (columns ? ColumnsRequest("linear", rows) : RowsRequest("linear", rows))
+          .SerializeAsString();
   PredictArenaAllocator allocator;
   for (auto _ : state) {
     auto* holder = allocator.AllocateMessages();
@@ -173,6 +184,25 @@ void BM_ArtifactPredictLinear(benchmark::State& s) {
 void BM_ArtifactPredictMlp(benchmark::State& s) { ArtifactPredict(s, "mlp"); }
 BENCHMARK(BM_ArtifactPredictLinear)->Arg(1)->Arg(4096);
 BENCHMARK(BM_ArtifactPredictMlp)->Arg(1)->Arg(4096);
+
+// One scrape: Collect (two models with traffic, process figures) and the
+// text serialization that the exposer sends.
+void BM_Scrape(benchmark::State& state) {
+  for (const char* model : {"linear", "mlp"}) {
+    auto* holder = PredictArenaAllocator().AllocateMessages();
+    (void)Get().service->DoPredict(RowsRequest(model, 1), holder->response());
+    holder->Release();
+  }
+  prometheus::TextSerializer serializer;
+  size_t bytes = 0;
+  for (auto _ : state) {
+    const std::string text = serializer.Serialize(Get().metrics.Collect());
+    bytes = text.size();
+    benchmark::DoNotOptimize(text.data());
+  }
+  state.counters["bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_Scrape);
 
 }  // namespace
 }  // namespace modelserver::server

@@ -39,6 +39,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "modelserver/v1/model_service.pb.h"
@@ -212,7 +213,7 @@ int Run(const std::map<std::string, std::string>& f) {
   for (int i = 0; i < channels; ++i) {
     auto ch = Channel(target, i);
     if (!ch->WaitForConnected(std::chrono::system_clock::now() +
-                               std::chrono::seconds(10))) {
+                              std::chrono::seconds(10))) {
       Die("cannot connect to " + target);
     }
     stubs.push_back(std::make_unique<grpc::GenericStub>(ch));
@@ -222,7 +223,8 @@ int Run(const std::map<std::string, std::string>& f) {
   const Clock::time_point measure_from =
       t0 + std::chrono::microseconds(static_cast<int64_t>(warmup * 1e6));
   const Clock::time_point stop =
-      measure_from + std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6));
+      measure_from +
+      std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6));
   std::vector<int64_t> latencies;
   latencies.reserve(1 << 20);
   std::atomic<int64_t> sent{0}, in_flight{0};
@@ -327,6 +329,9 @@ int Run(const std::map<std::string, std::string>& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Abseil's deadlock detection (on in Debian's build) costs the client CPU
+  // that the server would otherwise get; server/main.cc turns it off too.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   if (argc < 2) Die("usage: grpc_load request|call|run --flag value ...");
   const std::string mode = argv[1];
   const auto flags = ParseFlags(argc, argv, 2);

@@ -24,14 +24,13 @@ TEST(LogTest, FormatsOneJsonObjectPerLineWithFieldsInOrder) {
 }
 
 TEST(LogTest, EscapesStringsAndWritesNonFiniteNumbersAsStrings) {
-  EXPECT_EQ(
-      FormatLogLine(LogLevel::kError, kMicros, "a \"quoted\"\nline\\\x01",
-                    {{"nan", std::nan("")},
-                     {"inf", std::numeric_limits<double>::infinity()},
-                     {"big", int64_t{-9007199254740993}}}),
-      "{\"time\":\"2026-11-29T09:40:00.123456Z\",\"level\":\"error\","
-      "\"msg\":\"a \\\"quoted\\\"\\nline\\\\\\u0001\",\"nan\":\"nan\","
-      "\"inf\":\"inf\",\"big\":-9007199254740993}\n");
+  EXPECT_EQ(FormatLogLine(LogLevel::kError, kMicros, "a \"quoted\"\nline\\\x01",
+                          {{"nan", std::nan("")},
+                           {"inf", std::numeric_limits<double>::infinity()},
+                           {"big", int64_t{-9007199254740993}}}),
+            "{\"time\":\"2026-11-29T09:40:00.123456Z\",\"level\":\"error\","
+            "\"msg\":\"a \\\"quoted\\\"\\nline\\\\\\u0001\",\"nan\":\"nan\","
+            "\"inf\":\"inf\",\"big\":-9007199254740993}\n");
 }
 
 TEST(LogTest, ParsesLevelsAndNamesTheAcceptedOnes) {

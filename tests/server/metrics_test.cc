@@ -36,7 +36,8 @@ TEST(LatencyHistogramTest, BoundsRunFrom50MicrosecondsTo10Seconds) {
   for (size_t i = 1; i < b.size(); ++i) EXPECT_LT(b[i - 1], b[i]);
 }
 
-TEST(LatencyHistogramTest, CountsIntoCumulativeBucketsWithUpperBoundsInclusive) {
+TEST(LatencyHistogramTest,
+     CountsIntoCumulativeBucketsWithUpperBoundsInclusive) {
   LatencyHistogram h;
   h.Observe(50'000);          // exactly 50 us: le=5e-05
   h.Observe(50'001);          // le=1e-4
@@ -64,7 +65,8 @@ TEST(MetricsTest, CountsRpcsByMethodAndCodeAndTracksInFlight) {
   m.RpcFinished(Rpc::kPredict, grpc::StatusCode::OK, 1000);
   m.RpcFinished(Rpc::kTrain, grpc::StatusCode::INVALID_ARGUMENT, 1000);
   const auto families = m.Collect();
-  const MetricFamily* requests = Find(families, "modelserver_grpc_requests_total");
+  const MetricFamily* requests =
+      Find(families, "modelserver_grpc_requests_total");
   ASSERT_NE(requests, nullptr);
   // Only codes that happened are exported.
   ASSERT_EQ(requests->metric.size(), 2u);
@@ -93,7 +95,8 @@ TEST(MetricsTest, RpcScopeCountsAnUnfinishedHandlerAsCancelled) {
     EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
   }
   const auto families = m.Collect();
-  const MetricFamily* requests = Find(families, "modelserver_grpc_requests_total");
+  const MetricFamily* requests =
+      Find(families, "modelserver_grpc_requests_total");
   EXPECT_EQ(WithLabels(*requests, {{"code", "CANCELLED"}, {"method", "GetJob"}})
                 ->counter.value,
             1);
@@ -162,8 +165,9 @@ TEST(MetricsTest, ExportsProcessAndBuildInfo) {
     ASSERT_NE(f, nullptr) << name;
     ASSERT_EQ(f->metric.size(), 1u) << name;
   }
-  EXPECT_GT(Find(families, "process_resident_memory_bytes")->metric[0].gauge.value,
-            1 << 20);
+  EXPECT_GT(
+      Find(families, "process_resident_memory_bytes")->metric[0].gauge.value,
+      1 << 20);
   const double start =
       Find(families, "process_start_time_seconds")->metric[0].gauge.value;
   const double now = absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch());

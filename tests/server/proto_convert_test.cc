@@ -209,7 +209,8 @@ TEST(TableFromColumnsTest, InfersTypesLikeRows) {
   EXPECT_TRUE(std::isnan(t->column(0).values()[1]));
   EXPECT_EQ(t->column(0).values()[2], -2.0);
   EXPECT_EQ(t->column(1).type(), ColumnType::kDate);
-  EXPECT_EQ(t->column(1).values()[1], *ParseIsoDateTime("2024-03-04T05:06:07Z"));
+  EXPECT_EQ(t->column(1).values()[1],
+            *ParseIsoDateTime("2024-03-04T05:06:07Z"));
   EXPECT_TRUE(t->column(1).is_missing(2));
   EXPECT_EQ(t->column(2).type(), ColumnType::kCategorical);
   EXPECT_THAT(Levels(t->column(2)), ElementsAre("red", "blue", "<missing>"));
@@ -265,21 +266,25 @@ TEST(TableFromColumnsTest, ErrorsNameTheColumnAndRow) {
       {[](v1::ColumnarRows* in) { NumberColumn(in, "", {1}); },
        {},
        "columns: column 0 has an empty name"},
-      {[](v1::ColumnarRows* in) {
-         NumberColumn(in, "a", {1})->add_texts("x");
-       },
+      {[](v1::ColumnarRows* in) { NumberColumn(in, "a", {1})->add_texts("x"); },
        {},
        "column 'a': set numbers or texts, not both"},
-      {[](v1::ColumnarRows* in) { NumberColumn(in, "x", {1, INFINITY}); },
+      {[](v1::ColumnarRows* in) {
+         NumberColumn(in, "x", {1, INFINITY});
+       },
        {},
        "row 1, column 'x': expected a finite number, got infinity"},
-      {[](v1::ColumnarRows* in) { TextColumn(in, "x", {"1", "one"}); },
+      {[](v1::ColumnarRows* in) {
+         TextColumn(in, "x", {"1", "one"});
+       },
        {{"x", ColumnType::kNumeric}},
        "row 1, column 'x': expected a number, got 'one'"},
       {[](v1::ColumnarRows* in) { NumberColumn(in, "d", {1}); },
        {{"d", ColumnType::kDate}},
        "column 'd' is a date column: give ISO-8601 dates in texts"},
-      {[](v1::ColumnarRows* in) { TextColumn(in, "d", {"2024-01-01", "soon"}); },
+      {[](v1::ColumnarRows* in) {
+         TextColumn(in, "d", {"2024-01-01", "soon"});
+       },
        {{"d", ColumnType::kDate}},
        "row 1, column 'd': expected an ISO-8601 date, got 'soon'"},
   };

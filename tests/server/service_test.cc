@@ -360,32 +360,33 @@ TEST_F(ServiceTest, MetricsCountRpcsPredictionsAndTraining) {
               grpc::StatusCode::NOT_FOUND);
   }
   const std::string text = HttpGet(server_->metrics_port(), "/metrics");
-  for (const char* line : {
-           "modelserver_grpc_requests_total{code=\"OK\",method=\"Train\"} 1\n",
-           "modelserver_grpc_requests_total{code=\"OK\",method=\"Predict\"} 1\n",
-           "modelserver_grpc_requests_total{code=\"INVALID_ARGUMENT\","
-           "method=\"Predict\"} 1\n",
-           "modelserver_grpc_requests_total{code=\"NOT_FOUND\",method="
-           "\"Predict\"} 1\n",
-           "modelserver_grpc_request_duration_seconds_count{method=\"Predict\"} "
-           "3\n",
-           "modelserver_grpc_requests_in_flight{method=\"Predict\"} 0\n",
-           "modelserver_inference_requests_total{model=\"prices\",outcome="
-           "\"success\",version=\"1\"} 1\n",
-           "modelserver_inference_requests_total{model=\"prices\",outcome="
-           "\"failure\",version=\"1\"} 1\n",
-           "modelserver_inference_rows_total{model=\"prices\",version=\"1\"} "
-           "5\n",
-           "modelserver_inference_duration_seconds_count{model=\"prices\","
-           "version=\"1\"} 2\n",
-           "modelserver_models_loaded 1\n",
-           "modelserver_model_versions_loaded{model=\"prices\"} 1\n",
-           "modelserver_training_jobs{state=\"running\"} 0\n",
-           "modelserver_training_jobs_finished_total{state=\"succeeded\"} 1\n",
-           "modelserver_training_job_duration_seconds_count 1\n",
-           "modelserver_training_rows_ingested_total 60\n",
-           "modelserver_model_load_failures_total 0\n",
-       }) {
+  for (
+      const char* line : {
+          "modelserver_grpc_requests_total{code=\"OK\",method=\"Train\"} 1\n",
+          "modelserver_grpc_requests_total{code=\"OK\",method=\"Predict\"} 1\n",
+          "modelserver_grpc_requests_total{code=\"INVALID_ARGUMENT\","
+          "method=\"Predict\"} 1\n",
+          "modelserver_grpc_requests_total{code=\"NOT_FOUND\",method="
+          "\"Predict\"} 1\n",
+          "modelserver_grpc_request_duration_seconds_count{method=\"Predict\"} "
+          "3\n",
+          "modelserver_grpc_requests_in_flight{method=\"Predict\"} 0\n",
+          "modelserver_inference_requests_total{model=\"prices\",outcome="
+          "\"success\",version=\"1\"} 1\n",
+          "modelserver_inference_requests_total{model=\"prices\",outcome="
+          "\"failure\",version=\"1\"} 1\n",
+          "modelserver_inference_rows_total{model=\"prices\",version=\"1\"} "
+          "5\n",
+          "modelserver_inference_duration_seconds_count{model=\"prices\","
+          "version=\"1\"} 2\n",
+          "modelserver_models_loaded 1\n",
+          "modelserver_model_versions_loaded{model=\"prices\"} 1\n",
+          "modelserver_training_jobs{state=\"running\"} 0\n",
+          "modelserver_training_jobs_finished_total{state=\"succeeded\"} 1\n",
+          "modelserver_training_job_duration_seconds_count 1\n",
+          "modelserver_training_rows_ingested_total 60\n",
+          "modelserver_model_load_failures_total 0\n",
+      }) {
     EXPECT_THAT(text, HasSubstr(line));
   }
   EXPECT_THAT(text, HasSubstr("modelserver_build_info{compiler="));
@@ -415,8 +416,7 @@ TEST_F(ServiceTest, ColumnarPredictEqualsRowsPredictAndAnswersPacked) {
   by_columns.set_name("prices");
   v1::ColumnarRows::Column* x = by_columns.mutable_columns()->add_columns();
   x->set_name("x");
-  v1::ColumnarRows::Column* color =
-      by_columns.mutable_columns()->add_columns();
+  v1::ColumnarRows::Column* color = by_columns.mutable_columns()->add_columns();
   color->set_name("color");
   for (const v1::Row& r : rows.rows()) {
     x->add_numbers(r.values(0).number());
