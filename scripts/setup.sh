@@ -10,7 +10,7 @@ PACKAGES=(
   python3
   python3-sklearn python3-pandas python3-matplotlib libopenblas0-pthread
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  prometheus-cpp-dev prometheus nghttp2-client
+  prometheus-cpp-dev prometheus
 )
 
 missing=()
