@@ -357,8 +357,9 @@ grpc::Status ModelServiceImpl::DoPredict(const v1::PredictRequest& request,
     PredictionsToProto(predictions, model.metadata(), packed, response);
     return absl::OkStatus();
   }();
-  if (series == nullptr)
+  if (series == nullptr) {
     return scope.Finish(ToGrpcStatus(status), request.name());
+  }
   // One clock read for both histograms.
   const int64_t end = MonotonicNanos();
   if (status.ok()) {
