@@ -111,6 +111,39 @@ class MetricsTest(unittest.TestCase):
             prom.stderr.close()
 
 
+class LogTest(unittest.TestCase):
+    def test_every_line_is_json_and_debug_logs_each_rpc(self):
+        work = tempfile.mkdtemp(prefix="modelserver-logs-")
+        try:
+            server = e2e.Server(os.path.join(work, "models"), extra=["--log-level", "debug"])
+            try:
+                iris = os.path.join(e2e.DATA, "iris.csv")
+                e2e.run_ctl(server.address, "train", "--name", "iris", "--data", iris,
+                            "--target", "species")
+                e2e.run_ctl(server.address, "predict", "--name", "nope", "--data", iris,
+                            check=False)
+            finally:
+                self.assertEqual(server.stop(), 0)
+            records = [json.loads(line) for line in server.stderr_lines]
+            for r in records:
+                self.assertEqual(list(r)[:3], ["time", "level", "msg"], r)
+            rpcs = [(r["method"], r["code"], r["model"]) for r in records if r["msg"] == "rpc"]
+            self.assertIn(("Train", "OK", "iris"), rpcs)
+            self.assertIn(("Predict", "NOT_FOUND", "nope"), rpcs)
+            jobs = [r for r in records if r["msg"] == "training job finished"]
+            self.assertEqual([(j["model"], j["state"], j["version"]) for j in jobs],
+                             [("iris", "succeeded", 1)])
+            self.assertEqual(records[-1]["msg"], "stopped")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def test_bad_log_level_is_a_usage_error(self):
+        proc = subprocess.run([e2e.MODELSERVER, "--log-level", "verbose"],
+                              capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("--log-level", proc.stderr)
+
+
 if __name__ == "__main__":
     e2e.MODELSERVER, e2e.MODELCTL, e2e.LOCAL, e2e.DATA = sys.argv[1:5]
     unittest.main(argv=[sys.argv[0]] + sys.argv[5:], verbosity=2)

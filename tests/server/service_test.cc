@@ -679,6 +679,25 @@ TEST_F(ServiceTest, UploadThenTrainWithUploadId) {
   EXPECT_TRUE(s.events.empty());
 }
 
+TEST_F(ServiceTest, MetricsAddressInUseIsUnavailableAndEmptyTurnsMetricsOff) {
+  ServerOptions o;
+  o.listen = "127.0.0.1:0";
+  o.model_dir = dir_ + "/models2";
+  o.metrics_listen = server_->metrics_address();  // taken by server_
+  absl::StatusOr<std::unique_ptr<Server>> taken = Server::Create(o);
+  ASSERT_FALSE(taken.ok());
+  EXPECT_EQ(taken.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(taken.status().message()),
+              HasSubstr("cannot serve metrics on '" +
+                        server_->metrics_address() + "'"));
+  o.metrics_listen = "";
+  absl::StatusOr<std::unique_ptr<Server>> off = Server::Create(o);
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_EQ((*off)->metrics(), nullptr);
+  EXPECT_EQ((*off)->metrics_port(), 0);
+  EXPECT_EQ((*off)->metrics_address(), "");
+}
+
 TEST_F(ServiceTest, ShutdownCancelsRunningTraining) {
   grpc::ClientContext ctx;
   auto reader = stub_->Train(&ctx, SlowRequest("slow"));
