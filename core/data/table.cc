@@ -123,7 +123,13 @@ absl::Status Table::AddColumn(Column column) {
 int Table::IndexOf(absl::string_view name) const {
   if (columns_.size() < kIndexFrom) {
     for (size_t i = 0; i < columns_.size(); ++i) {
-      if (columns_[i].name() == name) return static_cast<int>(i);
+      // Length and first byte first: most names differ there, without a
+      // call to memcmp.
+      const std::string& n = columns_[i].name();
+      if (n.size() == name.size() && (name.empty() || n[0] == name[0]) &&
+          n == name) {
+        return static_cast<int>(i);
+      }
     }
     return -1;
   }
