@@ -31,6 +31,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -449,4 +450,10 @@ def render(r, names):
 
 
 if __name__ == "__main__":
+    # SIGTERM (and SIGINT, which a background job ignores) end the run through
+    # main's `finally`, which stops the servers it started.
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     sys.exit(main())
