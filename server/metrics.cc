@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -36,24 +37,11 @@ constexpr std::array<const char*, kNumRpcs> kRpcNames = {
     "ListJobs",   "CancelJob",     "Evaluate",   "Predict",
     "ListModels", "GetModel",      "DeleteModel"};
 
-// gRPC's canonical code names, as grpc-go and Triton label them.
-constexpr std::array<const char*, 17> kCodeNames = {"OK",
-                                                    "CANCELLED",
-                                                    "UNKNOWN",
-                                                    "INVALID_ARGUMENT",
-                                                    "DEADLINE_EXCEEDED",
-                                                    "NOT_FOUND",
-                                                    "ALREADY_EXISTS",
-                                                    "PERMISSION_DENIED",
-                                                    "RESOURCE_EXHAUSTED",
-                                                    "FAILED_PRECONDITION",
-                                                    "ABORTED",
-                                                    "OUT_OF_RANGE",
-                                                    "UNIMPLEMENTED",
-                                                    "INTERNAL",
-                                                    "UNAVAILABLE",
-                                                    "DATA_LOSS",
-                                                    "UNAUTHENTICATED"};
+// gRPC's canonical code names ("OK", "INVALID_ARGUMENT", ...), as grpc-go
+// and Triton label them: absl::StatusCode has the same numbers and names.
+std::string CodeName(int code) {
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+}
 
 constexpr uint64_t kMetricsIdBase = 1;
 std::atomic<uint64_t> g_next_metrics_id{kMetricsIdBase};
@@ -316,7 +304,7 @@ std::vector<MetricFamily> Metrics::Collect() const {
       if (n == 0) continue;
       requests.metric.push_back(
           CounterOf(static_cast<double>(n),
-                    {{"code", kCodeNames[c]}, {"method", kRpcNames[m]}}));
+                    {{"code", CodeName(c)}, {"method", kRpcNames[m]}}));
     }
     ClientMetric h = Labelled({{"method", kRpcNames[m]}});
     h.histogram = rpc_latency_[m].Snapshot();
@@ -509,7 +497,7 @@ grpc::Status RpcScope::Finish(grpc::Status status, absl::string_view model,
       const int c = static_cast<int>(code);
       Log(level, "rpc",
           {{"method", RpcName(rpc_)},
-           {"code", c >= 0 && c < 17 ? kCodeNames[c] : "UNKNOWN"},
+           {"code", CodeName(c >= 0 && c < 17 ? c : grpc::StatusCode::UNKNOWN)},
            {"model", model},
            {"duration_us", nanos / 1000},
            {"error", status.error_message()}});
