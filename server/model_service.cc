@@ -346,8 +346,15 @@ grpc::Status ModelServiceImpl::DoPredict(const v1::PredictRequest& request,
           ? nullptr
           : metrics_->Model(request.name(), model.metadata().version);
   absl::Status status = [&]() -> absl::Status {
-    const ColumnTypes& types = model.input_types();
     const bool packed = request.input_case() == v1::PredictRequest::kColumns;
+    Eigen::MatrixXd features;
+    if (request.input_case() == v1::PredictRequest::kRows &&
+        NumericFeaturesFromRows(request.rows(), model, &features)) {
+      PredictionsToProto(model.PredictFeatures(features), model.metadata(),
+                         /*packed=*/false, response);
+      return absl::OkStatus();
+    }
+    const ColumnTypes& types = model.input_types();
     ASSIGN_OR_RETURN(Table table,
                      packed ? TableFromColumns(request.columns(), types)
                      : request.input_case() == v1::PredictRequest::kRows

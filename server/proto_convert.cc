@@ -493,6 +493,57 @@ absl::StatusOr<Table> TableFromColumns(const v1::ColumnarRows& columns,
   return table;
 }
 
+bool NumericFeaturesFromRows(const v1::InlineRows& rows,
+                             const Artifact& artifact, Eigen::MatrixXd* x) {
+  constexpr int kMaxColumns = 64;
+  const int num_columns = rows.columns_size();
+  const int num_rows = rows.rows_size();
+  if (!artifact.numeric_inputs_only() || num_columns == 0 ||
+      num_columns > kMaxColumns || num_rows == 0) {
+    return false;
+  }
+  if (!CheckColumnNames("rows", num_columns, [&](int c) -> const std::string& {
+         return rows.columns(c);
+       }).ok()) {
+    return false;
+  }
+  // The request column of each model input.
+  const std::vector<InputColumn>& inputs = artifact.input_schema();
+  std::vector<int> source(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const std::string& name = inputs[i].name;
+    int found = -1;
+    for (int c = 0; c < num_columns && found < 0; ++c) {
+      const std::string& column = rows.columns(c);
+      if (column.size() == name.size() && column == name) found = c;
+    }
+    if (found < 0) return false;
+    source[i] = found;
+  }
+  for (const v1::Row& row : rows.rows()) {
+    if (row.values_size() != num_columns) return false;
+    for (const v1::Value& v : row.values()) {
+      if (v.kind_case() == v1::Value::KIND_NOT_SET) continue;  // missing
+      if (v.kind_case() != v1::Value::kNumber || std::isinf(v.number())) {
+        return false;
+      }
+    }
+  }
+  const Pipeline& pipeline = artifact.pipeline();
+  x->resize(num_rows, static_cast<Eigen::Index>(inputs.size()));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const NumericTransform& t =
+        pipeline.numeric_transforms(static_cast<int>(i))[0];
+    const int c = source[i];
+    for (int r = 0; r < num_rows; ++r) {
+      const v1::Value& v = rows.rows(r).values(c);
+      (*x)(r, static_cast<Eigen::Index>(i)) = t.Apply(
+          v.kind_case() == v1::Value::kNumber ? v.number() : std::nan(""));
+    }
+  }
+  return true;
+}
+
 absl::StatusOr<Table> TableFromRows(const v1::InlineRows& rows,
                                     const ColumnTypes& types) {
   const int num_columns = rows.columns_size();

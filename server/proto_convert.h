@@ -78,6 +78,18 @@ absl::StatusOr<Table> TableFromRows(const v1::InlineRows& rows,
 absl::StatusOr<Table> TableFromColumns(const v1::ColumnarRows& columns,
                                        const ColumnTypes& types = {});
 
+// Predict's short path for small all-number requests: when `artifact` has
+// numeric inputs only, every one of them is among `rows.columns`, and every
+// cell of every row is a number that is not infinite (NaN or an unset value
+// = missing), fills
+// `x` with exactly what artifact.pipeline().Transform(*TableFromRows(rows,
+// ...)) gives and returns true, without building the Table. Returns false
+// in every other case (text cells, infinities, absent columns, duplicate
+// names, ragged rows, more than 64 columns); TableFromRows then gives the
+// answer or the error.
+bool NumericFeaturesFromRows(const v1::InlineRows& rows,
+                             const Artifact& artifact, Eigen::MatrixXd* x);
+
 // The shortest text that reads back as `value` ("3", "0.1", "1e+300").
 std::string ShortestNumberText(double value);
 

@@ -319,7 +319,10 @@ Artifact::Artifact(ModelMetadata metadata, Pipeline pipeline,
     : metadata_(std::move(metadata)),
       pipeline_(std::move(pipeline)),
       model_(std::move(model)) {
-  for (const InputColumn& c : pipeline_.inputs()) input_types_[c.name] = c.type;
+  for (const InputColumn& c : pipeline_.inputs()) {
+    input_types_[c.name] = c.type;
+    if (c.type != ColumnType::kNumeric) numeric_inputs_only_ = false;
+  }
 }
 
 Artifact Artifact::FromTrainResult(TrainResult r, std::string name,
@@ -354,6 +357,11 @@ Artifact Artifact::FromTrainResult(TrainResult r, std::string name,
 
 absl::StatusOr<Predictions> Artifact::Predict(const Table& table) const {
   ASSIGN_OR_RETURN(Eigen::MatrixXd x, pipeline_.Transform(table));
+  return PredictFeatures(x);
+}
+
+Predictions Artifact::PredictFeatures(
+    const Eigen::Ref<const Eigen::MatrixXd>& x) const {
   Predictions p;
   const Eigen::MatrixXd out = model_->Predict(x);
   if (!IsClassifier(model_->kind())) {

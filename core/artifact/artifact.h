@@ -104,6 +104,13 @@ class Artifact {
   // extra columns are ignored). INVALID_ARGUMENT naming a missing column or
   // a column of the wrong type.
   absl::StatusOr<Predictions> Predict(const Table& table) const;
+  // The model alone on features that pipeline() already produced (x: rows x
+  // pipeline().num_outputs()): Predict(table) is
+  // PredictFeatures(pipeline().Transform(table)).
+  Predictions PredictFeatures(const Eigen::Ref<const Eigen::MatrixXd>& x) const;
+  // Whether every input column is numeric; then pipeline() output i comes
+  // from input i alone, through numeric_transforms(i)[0].
+  bool numeric_inputs_only() const { return numeric_inputs_only_; }
 
   // Metrics on labelled rows: `table` must hold the target column; rows with
   // a missing target are dropped and counted. INVALID_ARGUMENT when the
@@ -123,6 +130,7 @@ class Artifact {
   Pipeline pipeline_;
   std::unique_ptr<Model> model_;
   absl::flat_hash_map<std::string, ColumnType> input_types_;
+  bool numeric_inputs_only_ = true;
 };
 
 }  // namespace modelserver

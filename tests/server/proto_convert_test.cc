@@ -311,6 +311,80 @@ TEST(TableFromColumnsTest, ManyColumnsStillFindDuplicates) {
               HasSubstr("duplicate column name 'c7' (columns 7 and 40)"));
 }
 
+// ------------------------------------------------------ numeric short path
+
+// y = 2a - b + 1 with standard scaling and mean imputation (a has a gap).
+Artifact NumericArtifact() {
+  Table t;
+  EXPECT_TRUE(t.AddColumn(Column::Numeric("a", {1, 2, NAN, 4, 5, 6})).ok());
+  EXPECT_TRUE(t.AddColumn(Column::Numeric("b", {3, 1, 4, 1, 5, 9})).ok());
+  EXPECT_TRUE(t.AddColumn(Column::Numeric("y", {0, 4, 1, 8, 6, 4})).ok());
+  TrainSpec spec;
+  spec.target = "y";
+  spec.validation_fraction = 0;
+  spec.preprocessing.scaling = ScalingMethod::kStandard;
+  absl::StatusOr<TrainResult> r = Train(t, spec);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return Artifact::FromTrainResult(*std::move(r), "m", 1);
+}
+
+TEST(NumericFeaturesFromRowsTest, GivesWhatTheTablePathGives) {
+  const Artifact artifact = NumericArtifact();
+  ASSERT_TRUE(artifact.numeric_inputs_only());
+  // Columns in another order than the model's, an extra column, a missing
+  // value in an input.
+  const v1::InlineRows rows =
+      Rows({"b", "extra", "a"},
+           {{N(2), N(7), N(1.5)}, {N(NAN), N(0), N(-3)}, {N(8), N(1), M()}});
+  Eigen::MatrixXd fast;
+  ASSERT_TRUE(NumericFeaturesFromRows(rows, artifact, &fast));
+  absl::StatusOr<Table> table = TableFromRows(rows, artifact.input_types());
+  ASSERT_TRUE(table.ok());
+  absl::StatusOr<Eigen::MatrixXd> slow = artifact.pipeline().Transform(*table);
+  ASSERT_TRUE(slow.ok());
+  ASSERT_EQ(fast.rows(), 3);
+  ASSERT_EQ(fast.cols(), slow->cols());
+  EXPECT_EQ(fast, *slow);  // exactly
+  const Predictions a = artifact.PredictFeatures(fast);
+  const absl::StatusOr<Predictions> b = artifact.Predict(*table);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(a.values, b->values);
+}
+
+TEST(NumericFeaturesFromRowsTest, LeavesEverythingElseToTheTablePath) {
+  const Artifact artifact = NumericArtifact();
+  Eigen::MatrixXd x;
+  const std::vector<v1::InlineRows> others = {
+      Rows({"a", "b"}, {{N(1), T("2")}}),                   // a text cell
+      Rows({"a", "b"}, {{N(1), N(INFINITY)}}),              // infinity
+      Rows({"a", "b", "c"}, {{N(1), N(2), N(-INFINITY)}}),  // even unused
+      Rows({"a"}, {{N(1)}}),                                // b absent
+      Rows({"a", "b", "a"}, {{N(1), N(2), N(3)}}),          // duplicate name
+      Rows({"a", "b"}, {{N(1), N(2)}, {N(1)}}),             // ragged
+      Rows({"a", "b"}, {}),                                 // no rows
+  };
+  for (size_t i = 0; i < others.size(); ++i) {
+    EXPECT_FALSE(NumericFeaturesFromRows(others[i], artifact, &x)) << i;
+  }
+  // A model with a categorical input never takes the short path.
+  Table t;
+  ASSERT_TRUE(t.AddColumn(Column::Numeric("a", {1, 2, 3, 4})).ok());
+  ASSERT_TRUE(
+      t.AddColumn(Column::CategoricalFromStrings("c", {"x", "y", "x", "y"},
+                                                 {false, false, false, false}))
+          .ok());
+  ASSERT_TRUE(t.AddColumn(Column::Numeric("y", {1, 2, 3, 5})).ok());
+  TrainSpec spec;
+  spec.target = "y";
+  spec.validation_fraction = 0;
+  absl::StatusOr<TrainResult> r = Train(t, spec);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const Artifact mixed = Artifact::FromTrainResult(*std::move(r), "m", 1);
+  EXPECT_FALSE(mixed.numeric_inputs_only());
+  EXPECT_FALSE(
+      NumericFeaturesFromRows(Rows({"a", "c"}, {{N(1), N(2)}}), mixed, &x));
+}
+
 TEST(ShortestNumberTextTest, RoundTrips) {
   EXPECT_EQ(ShortestNumberText(3.0), "3");
   EXPECT_EQ(ShortestNumberText(0.1), "0.1");
