@@ -24,12 +24,13 @@ import os
 import platform
 import random
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from server_process import modelserver  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = "/usr/bin/python3"
@@ -111,29 +112,15 @@ def split_real(src, train, test, seed=0, test_fraction=0.2):
             (te if i in test_set else tr).write(r if r.endswith("\n") else r + "\n")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
-    """A modelserver process on a free port with its own model directory."""
+    """A modelserver process (metrics off) with its own model directory."""
 
     def __init__(self, build, work, threads):
-        self.port = free_port()
         self.model_dir = tempfile.mkdtemp(dir=work, prefix="models-")
-        self.proc = subprocess.Popen(
-            [f"{build}/server/modelserver", "--listen", f"127.0.0.1:{self.port}",
-             "--metrics-listen", "", "--model-dir", self.model_dir,
-             "--training-threads", str(threads)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        for line in self.proc.stderr:
-            if "grpc_address" in line:  # the JSON start-up log line
-                break
-        else:
-            raise RuntimeError("modelserver did not start")
-        self.addr = f"127.0.0.1:{self.port}"
+        self.process = modelserver(build, self.model_dir,
+                                   extra=["--training-threads", str(threads)])
+        self.proc = self.process.proc
+        self.addr = self.process.address
 
     def peak_rss(self):
         with open(f"/proc/{self.proc.pid}/status") as f:
@@ -143,8 +130,7 @@ class Server:
         return 0
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=60)
+        self.process.stop()
         shutil.rmtree(self.model_dir, ignore_errors=True)
 
 

@@ -40,6 +40,9 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from server_process import Process, modelserver  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tests", "data", "diabetes.csv")
 TARGET = "progression"
@@ -54,44 +57,6 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class Process:
-    """A server process; `ready` is a regex on its output giving the address."""
-
-    def __init__(self, args, ready, stream="stderr"):
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True)
-        source = self.proc.stderr if stream == "stderr" else self.proc.stdout
-        self.address = None
-        self.lines = []
-        for line in source:
-            self.lines.append(line)
-            m = re.search(ready, line)
-            if m:
-                self.address = m.group(1)
-                self.line = line
-                break
-        if self.address is None:
-            raise RuntimeError(f"{args[0]} did not start: {''.join(self.lines)}")
-        for s in (self.proc.stdout, self.proc.stderr):  # keep the pipes drained
-            threading.Thread(target=lambda s=s: [None for _ in s], daemon=True).start()
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
-def modelserver(build, model_dir, metrics):
-    p = Process([f"{build}/server/modelserver", "--listen", "127.0.0.1:0",
-                 "--metrics-listen", "127.0.0.1:0" if metrics else "",
-                 "--model-dir", model_dir], r'"grpc_address":"([^"]+)"')
-    p.metrics = json.loads(p.line)["metrics_address"]
-    return p
 
 
 class Load:
@@ -195,7 +160,7 @@ def main():
             "Predict mlp": (server, requests[("mlp", 1)]),
         }
 
-        def measure(name, proc, request, **kw):
+        def measure(proc, request, **kw):
             nonlocal ok_sent_to_server
             c0 = cpu_seconds(proc.proc.pid)
             r = load.run(proc.address, request, a.seconds, **kw)
@@ -205,16 +170,22 @@ def main():
                 ok_sent_to_server += r["total_ok"]
             return r
 
+        def interleaved(names, run):
+            """run(name) for every name, a.rounds times, in a new random order
+            each round; returns name -> the list of its results."""
+            runs = {name: [] for name in names}
+            for _ in range(a.rounds):
+                order = list(names)
+                rng.shuffle(order)
+                for name in order:
+                    runs[name].append(run(name))
+            return runs
+
         # ---- closed loop, by concurrency
         closed = {}
         for c in levels:
-            runs = {name: [] for name in targets}
-            for rnd in range(a.rounds):
-                order = list(targets)
-                rng.shuffle(order)
-                for name in order:
-                    proc, req = targets[name]
-                    runs[name].append(measure(name, proc, req, concurrency=c))
+            runs = interleaved(targets, lambda name: measure(
+                *targets[name], concurrency=c))
             closed[c] = {name: {k: median([r[k] for r in rs])
                                 for k in ("qps", "p50_us", "p99_us", "cpu_us_per_req")}
                          for name, rs in runs.items()}
@@ -228,14 +199,8 @@ def main():
         paced = []
         for fraction in (0.5, 0.25):
             rate = fraction * closed[ref]["echo bytes"]["qps"]
-            paced_runs = {name: [] for name in targets}
-            for rnd in range(a.rounds):
-                order = list(targets)
-                rng.shuffle(order)
-                for name in order:
-                    proc, req = targets[name]
-                    paced_runs[name].append(
-                        measure(name, proc, req, concurrency=1, rate=rate))
+            paced_runs = interleaved(targets, lambda name: measure(
+                *targets[name], concurrency=1, rate=rate))
             row = {name: {k: median([r[k] for r in rs])
                           for k in ("qps", "p50_us", "p99_us", "dropped")}
                    for name, rs in paced_runs.items()}
@@ -248,16 +213,15 @@ def main():
         tax_levels = [c for c in (16, 64) if c in levels] or levels[:1]
         tax = {}
         for c in tax_levels:
-            on, off = [], []
-            for rnd in range(a.rounds):
-                pair = [("on", server), ("off", plain)]
-                rng.shuffle(pair)
-                for label, proc in pair:
-                    scraper = Scraper(server.metrics) if label == "on" else None
-                    r = measure(label, proc, requests[("linear", 1)], concurrency=c)
-                    if scraper:
-                        scraper.stop()
-                    (on if label == "on" else off).append(r)
+            def run_tax(label):
+                scraper = Scraper(server.metrics) if label == "on" else None
+                r = measure(server if label == "on" else plain,
+                            requests[("linear", 1)], concurrency=c)
+                if scraper:
+                    scraper.stop()
+                return r
+            runs = interleaved(["on", "off"], run_tax)
+            on, off = runs["on"], runs["off"]
             tax[c] = {
                 "qps_on": median([r["qps"] for r in on]),
                 "qps_off": median([r["qps"] for r in off]),
@@ -291,13 +255,8 @@ def main():
             "linear, rows": (server, requests[("linear", 4096)], "linear"),
             "mlp, rows": (server, requests[("mlp", 4096)], "mlp"),
         }
-        bulk_runs = {name: [] for name in bulk_targets}
-        for rnd in range(a.rounds):
-            order = list(bulk_targets)
-            rng.shuffle(order)
-            for name in order:
-                proc, req, _ = bulk_targets[name]
-                bulk_runs[name].append(measure(name, proc, req, concurrency=2))
+        bulk_runs = interleaved(bulk_targets, lambda name: measure(
+            *bulk_targets[name][:2], concurrency=2))
         bulk = {}
         transport_rows = median([r["qps"] for r in bulk_runs["echo bytes (transport)"]]) * 4096
         for name, (proc, req, model) in bulk_targets.items():

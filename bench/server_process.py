@@ -1,0 +1,51 @@
+"""Server processes for the bench scripts (compare.py, serving.py).
+
+Process starts a program, waits for the line that gives its address, then keeps
+its pipes drained in the background (a server that logs must never block on a
+full pipe). modelserver() starts modelserver on free ports and reads the
+addresses from its JSON start-up log line.
+"""
+import json
+import re
+import subprocess
+import threading
+
+
+class Process:
+    """A server process; `ready` is a regex on its output giving the address."""
+
+    def __init__(self, args, ready, stream="stderr"):
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+        source = self.proc.stderr if stream == "stderr" else self.proc.stdout
+        self.address = None
+        self.lines = []
+        for line in source:
+            self.lines.append(line)
+            m = re.search(ready, line)
+            if m:
+                self.address = m.group(1)
+                self.line = line
+                break
+        if self.address is None:
+            raise RuntimeError(f"{args[0]} did not start: {''.join(self.lines)}")
+        for s in (self.proc.stdout, self.proc.stderr):  # keep the pipes drained
+            threading.Thread(target=lambda s=s: [None for _ in s], daemon=True).start()
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def modelserver(build, model_dir, metrics=False, extra=()):
+    """modelserver on 127.0.0.1:0; `.address` is its gRPC address and `.metrics`
+    its metrics address ("" when `metrics` is off)."""
+    p = Process([f"{build}/server/modelserver", "--listen", "127.0.0.1:0",
+                 "--metrics-listen", "127.0.0.1:0" if metrics else "",
+                 "--model-dir", model_dir, *extra], r'"grpc_address":"([^"]+)"')
+    p.metrics = json.loads(p.line)["metrics_address"]
+    return p
