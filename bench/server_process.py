@@ -46,6 +46,7 @@ def modelserver(build, model_dir, metrics=False, extra=()):
     its metrics address ("" when `metrics` is off)."""
     p = Process([f"{build}/server/modelserver", "--listen", "127.0.0.1:0",
                  "--metrics-listen", "127.0.0.1:0" if metrics else "",
+                 "--http-listen", "",
                  "--model-dir", model_dir, *extra], r'"grpc_address":"([^"]+)"')
     p.metrics = json.loads(p.line)["metrics_address"]
     return p

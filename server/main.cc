@@ -1,10 +1,12 @@
-// modelserver: serves modelserver.v1.ModelService over gRPC.
+// modelserver: serves modelserver.v1.ModelService and the Open Inference
+// Protocol (inference.GRPCInferenceService) over gRPC, and the protocol's
+// REST endpoints over HTTP.
 //
 //   modelserver [--listen HOST:PORT] [--model-dir DIR] [--data-dir DIR] ...
 //
 // Logs are JSON lines on stderr (server/log.h). When ready it logs
 // {"msg":"modelserver listening on <host>:<port>","grpc_address":...,
-// "metrics_address":...,"models":...,"versions":...}; tools take the port
+// "metrics_address":...,"http_address":...,"models":...,"versions":...}; tools take the port
 // from it. SIGTERM or SIGINT shut it down gracefully (exit status 0).
 #include <pthread.h>
 #include <signal.h>
@@ -35,6 +37,26 @@ int Main(int argc, char** argv) {
                  "host:port of the Prometheus endpoint /metrics (port 0 picks "
                  "a free port; \"\" turns metrics off)")
       ->capture_default_str();
+  app.add_option("--http-listen", options.http_listen,
+                 "host:port of the Open Inference Protocol REST endpoints "
+                 "/v2/... (port 0 picks a free port; \"\" turns them off)")
+      ->capture_default_str();
+  app.add_option("--http-threads", options.http_threads,
+                 "threads answering REST requests")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  int keepalive_seconds = 60;
+  app.add_option("--keepalive-seconds", keepalive_seconds,
+                 "gRPC keepalive: ping connections idle this long, drop them "
+                 "if no answer within 20 s (0 = no pings)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400));
+  double drain_seconds = 0;
+  app.add_option("--drain-seconds", drain_seconds,
+                 "on SIGTERM: report NOT_SERVING / not ready this long while "
+                 "still serving, then stop")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
   std::string log_level = "info";
   app.add_option("--log-level", log_level,
                  "least severe log lines written: debug (every RPC), info, "
@@ -80,6 +102,8 @@ int Main(int argc, char** argv) {
     return code == 0 ? 0 : 2;  // 2: usage error
   }
   SetLogLevel(*ParseLogLevel(log_level));
+  options.keepalive_time = absl::Seconds(keepalive_seconds);
+  options.drain = absl::Seconds(drain_seconds);
   // Debian's Abseil is built without NDEBUG, which leaves absl::Mutex's
   // deadlock detection on: every lock, gRPC's included, updates a global
   // lock graph (about 3% of the server's CPU under Predict load, measured
@@ -117,6 +141,7 @@ int Main(int argc, char** argv) {
   Log(LogLevel::kInfo, "modelserver listening on " + s->address(),
       {{"grpc_address", s->address()},
        {"metrics_address", s->metrics_address()},
+       {"http_address", s->http_address()},
        {"model_dir", options.model_dir},
        {"models", models},
        {"versions", static_cast<int64_t>(report.loaded)},

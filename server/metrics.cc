@@ -35,7 +35,13 @@ using prometheus::MetricType;
 constexpr std::array<const char*, kNumRpcs> kRpcNames = {
     "Train",      "UploadDataset", "WatchJob",   "GetJob",
     "ListJobs",   "CancelJob",     "Evaluate",   "Predict",
-    "ListModels", "GetModel",      "DeleteModel"};
+    "ListModels", "GetModel",      "DeleteModel", "ServerLive",
+    "ServerReady", "ModelReady",   "ServerMetadata", "ModelMetadata",
+    "ModelInfer"};
+
+constexpr std::array<const char*, kNumHttpHandlers> kHttpHandlerNames = {
+    "ServerLive",    "ServerReady", "ModelReady", "ServerMetadata",
+    "ModelMetadata", "ModelInfer",  "other"};
 
 // gRPC's canonical code names ("OK", "INVALID_ARGUMENT", ...), as grpc-go
 // and Triton label them: absl::StatusCode has the same numbers and names.
@@ -218,6 +224,10 @@ ClientMetric::Histogram LatencyHistogram::Snapshot() const {
 
 const char* RpcName(Rpc rpc) { return kRpcNames[static_cast<int>(rpc)]; }
 
+const char* HttpHandlerName(HttpHandler handler) {
+  return kHttpHandlerNames[static_cast<int>(handler)];
+}
+
 Metrics::Metrics(const ModelRegistry* registry, const JobManager* jobs)
     : id_(g_next_metrics_id.fetch_add(1)), registry_(registry), jobs_(jobs) {}
 
@@ -238,6 +248,14 @@ void Metrics::RpcFinished(Rpc rpc, grpc::StatusCode code, int64_t nanos) {
   rpc_codes_[m][c].fetch_add(1, std::memory_order_relaxed);
   rpc_in_flight_[m].fetch_sub(1, std::memory_order_relaxed);
   rpc_latency_[m].Observe(nanos);
+}
+
+void Metrics::HttpFinished(HttpHandler handler, int http_status,
+                           int64_t nanos) {
+  const int h = static_cast<int>(handler);
+  if (http_status < 100 || http_status > 599) http_status = 500;
+  http_codes_[h][http_status - 100].fetch_add(1, std::memory_order_relaxed);
+  http_latency_[h].Observe(nanos);
 }
 
 ModelSeries* Metrics::Model(absl::string_view name, int64_t version) {
@@ -316,6 +334,30 @@ std::vector<MetricFamily> Metrics::Collect() const {
   out.push_back(std::move(requests));
   out.push_back(std::move(latency));
   out.push_back(std::move(in_flight));
+
+  MetricFamily http_requests = Family(
+      "modelserver_http_requests_total",
+      "REST (HTTP/JSON) requests answered, by handler and HTTP status.",
+      MetricType::Counter);
+  MetricFamily http_latency = Family(
+      "modelserver_http_request_duration_seconds",
+      "Time from a REST request's arrival at its handler to its reply, by "
+      "handler.",
+      MetricType::Histogram);
+  for (int h = 0; h < kNumHttpHandlers; ++h) {
+    for (int c = 0; c < 500; ++c) {
+      const uint64_t n = http_codes_[h][c].load(std::memory_order_relaxed);
+      if (n == 0) continue;
+      http_requests.metric.push_back(CounterOf(
+          static_cast<double>(n),
+          {{"code", absl::StrCat(c + 100)}, {"handler", kHttpHandlerNames[h]}}));
+    }
+    ClientMetric hist = Labelled({{"handler", kHttpHandlerNames[h]}});
+    hist.histogram = http_latency_[h].Snapshot();
+    http_latency.metric.push_back(std::move(hist));
+  }
+  out.push_back(std::move(http_requests));
+  out.push_back(std::move(http_latency));
 
   // ---- Models
   const ModelRegistry* registry = registry_.load();

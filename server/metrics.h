@@ -13,10 +13,13 @@
 //   modelserver_grpc_requests_total{method,code}            counter
 //   modelserver_grpc_request_duration_seconds{method}       histogram
 //   modelserver_grpc_requests_in_flight{method}             gauge
+//   modelserver_http_requests_total{handler,code}           counter (REST)
+//   modelserver_http_request_duration_seconds{handler}      histogram
 //   modelserver_inference_requests_total{model,version,outcome} counter
 //   modelserver_inference_rows_total{model,version}         counter
 //   modelserver_inference_duration_seconds{model,version}   histogram
-//     (Predict's handler time, for calls that reached the version)
+//     (Predict's, ModelInfer's and REST infer's handler time, for calls
+//     that reached the version)
 //   modelserver_models_loaded, modelserver_model_versions_loaded{model}
 //   modelserver_model_load_failures_total
 //   modelserver_training_jobs{state} (queued, running: now)  gauge
@@ -80,9 +83,30 @@ enum class Rpc : int {
   kListModels,
   kGetModel,
   kDeleteModel,
+  // inference.GRPCInferenceService (Open Inference Protocol).
+  kServerLive,
+  kServerReady,
+  kModelReady,
+  kServerMetadata,
+  kModelMetadata,
+  kModelInfer,
 };
-inline constexpr int kNumRpcs = 11;
+inline constexpr int kNumRpcs = 17;
 const char* RpcName(Rpc rpc);
+
+// The REST (HTTP/JSON) handlers that are counted; HttpHandlerName() gives
+// the label ("ModelInfer", ...: the Open Inference Protocol operation).
+enum class HttpHandler : int {
+  kServerLive,
+  kServerReady,
+  kModelReady,
+  kServerMetadata,
+  kModelMetadata,
+  kModelInfer,
+  kOther,  // unknown paths and methods
+};
+inline constexpr int kNumHttpHandlers = 7;
+const char* HttpHandlerName(HttpHandler handler);
 
 // Inference figures of one model version.
 struct ModelSeries {
@@ -103,6 +127,8 @@ class Metrics final : public prometheus::Collectable {
 
   void RpcStarted(Rpc rpc);
   void RpcFinished(Rpc rpc, grpc::StatusCode code, int64_t nanos);
+  // A REST request answered with HTTP status `http_status` after `nanos`.
+  void HttpFinished(HttpHandler handler, int http_status, int64_t nanos);
 
   // The series of model `name` version `version`, created on first use;
   // the pointer stays valid for the life of this object.
@@ -126,6 +152,10 @@ class Metrics final : public prometheus::Collectable {
   std::array<std::array<std::atomic<uint64_t>, 17>, kNumRpcs> rpc_codes_{};
   std::array<std::atomic<int64_t>, kNumRpcs> rpc_in_flight_{};
   std::array<LatencyHistogram, kNumRpcs> rpc_latency_;
+  // HTTP statuses 100..599 by handler.
+  std::array<std::array<std::atomic<uint64_t>, 500>, kNumHttpHandlers>
+      http_codes_{};
+  std::array<LatencyHistogram, kNumHttpHandlers> http_latency_;
 
   mutable absl::Mutex models_mu_;
   absl::flat_hash_map<

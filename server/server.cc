@@ -5,6 +5,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "core/util/status_macros.h"
 #include "server/log.h"
 
@@ -16,6 +19,10 @@ std::string HostOf(const std::string& address) {
   const size_t colon = address.rfind(':');
   return colon == std::string::npos ? address : address.substr(0, colon);
 }
+
+// The names grpc.health.v1.Health answers for ("" = the whole server).
+constexpr const char* kHealthServices[] = {
+    "", "modelserver.v1.ModelService", "inference.GRPCInferenceService"};
 
 }  // namespace
 
@@ -97,12 +104,43 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
         absl::StrCat(HostOf(options.metrics_listen), ":", server->metrics_port_);
   }
 
+  server->oip_ = std::make_unique<OipHandler>(server->registry_.get(),
+                                              &server->ready_, metrics);
+  server->inference_service_ =
+      std::make_unique<InferenceServiceImpl>(server->oip_.get(), metrics);
+  if (!options.http_listen.empty()) {
+    HttpOptions http;
+    http.listen = options.http_listen;
+    http.threads = options.http_threads;
+    http.max_body_bytes = options.max_message_bytes;
+    ASSIGN_OR_RETURN(server->http_,
+                     HttpServer::Create(http, server->oip_.get(), metrics));
+    server->http_port_ = server->http_->port();
+    server->http_address_ =
+        absl::StrCat(HostOf(options.http_listen), ":", server->http_port_);
+  }
+
+  // Process-wide switches; both must be set before a server is built.
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
                            &server->port_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
+  // Keepalive (docs/operations.md): clients may ping every 10 s, also
+  // without calls in flight; the server pings idle connections.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  if (options.keepalive_time > absl::ZeroDuration()) {
+    builder.AddChannelArgument(
+        GRPC_ARG_KEEPALIVE_TIME_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_time)));
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  }
   builder.RegisterService(server->service_.get());
+  builder.RegisterService(server->inference_service_.get());
   server->grpc_server_ = builder.BuildAndStart();
   if (server->grpc_server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(
@@ -110,10 +148,22 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   }
   server->address_ =
       absl::StrCat(HostOf(options.listen), ":", server->port_);
+  grpc::HealthCheckServiceInterface* health =
+      server->grpc_server_->GetHealthCheckService();
+  for (const char* service : kHealthServices) {
+    health->SetServingStatus(service, true);
+  }
+  server->ready_.store(true, std::memory_order_release);
   return server;
 }
 
-Server::~Server() { Shutdown(absl::ZeroDuration()); }
+Server::~Server() {
+  Shutdown(absl::ZeroDuration());
+  if (exposer_ != nullptr) {
+    StopWakingListener([this] { exposer_.reset(); },
+                       HostOf(options_.metrics_listen), metrics_port_);
+  }
+}
 
 void Server::Wait() {
   if (grpc_server_ != nullptr) grpc_server_->Wait();
@@ -121,6 +171,12 @@ void Server::Wait() {
 
 void Server::Shutdown(absl::Duration grace) {
   std::call_once(shutdown_once_, [this, grace] {
+    ready_.store(false, std::memory_order_release);
+    if (grpc_server_ != nullptr) {
+      // Every service NOT_SERVING, and no later change.
+      grpc_server_->GetHealthCheckService()->Shutdown();
+    }
+    if (options_.drain > absl::ZeroDuration()) absl::SleepFor(options_.drain);
     const auto deadline =
         std::chrono::system_clock::now() +
         std::chrono::milliseconds(absl::ToInt64Milliseconds(grace));
@@ -130,6 +186,7 @@ void Server::Shutdown(absl::Duration grace) {
       if (grpc_server_ != nullptr) grpc_server_->Shutdown(deadline);
     });
     if (jobs_ != nullptr) jobs_->Shutdown(/*cancel_running=*/true);
+    http_.reset();  // waits for the REST handlers that run
     stop_rpcs.join();
   });
 }

@@ -2,8 +2,11 @@
 // Server: the modelserver process minus its flags. Create() opens the model
 // registry (versions that fail to load are logged and skipped), the upload
 // store (<model-dir>/.uploads), the job manager, the metrics and their
-// Prometheus endpoint (unless `metrics_listen` is empty), and a gRPC server
-// (insecure credentials) serving modelserver.v1.ModelService, and starts
+// Prometheus endpoint (unless `metrics_listen` is empty), the REST endpoints
+// of the Open Inference Protocol (unless `http_listen` is empty), and a gRPC
+// server (insecure credentials) serving modelserver.v1.ModelService,
+// inference.GRPCInferenceService, grpc.health.v1.Health (SERVING for "" and
+// both services until shutdown begins) and server reflection, and starts
 // listening.
 //
 // Thread-safety: port(), Wait() and Shutdown() may be called from any
@@ -11,6 +14,7 @@
 #ifndef MODELSERVER_SERVER_SERVER_H_
 #define MODELSERVER_SERVER_SERVER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -23,6 +27,8 @@
 #include "grpcpp/grpcpp.h"
 #include "prometheus/exposer.h"
 #include "server/data_source.h"
+#include "server/http_server.h"
+#include "server/inference_service.h"
 #include "server/metrics.h"
 #include "server/model_service.h"
 #include "server/upload_store.h"
@@ -35,6 +41,17 @@ struct ServerOptions {
   // host:port of the Prometheus endpoint (GET /metrics); port 0 picks a
   // free port; empty = no endpoint and nothing counted.
   std::string metrics_listen = "127.0.0.1:9464";
+  // host:port of the REST endpoints (/v2/...); port 0 picks a free port;
+  // empty = no REST endpoints.
+  std::string http_listen = "127.0.0.1:8080";
+  int http_threads = 4;
+  // gRPC keepalive: the server pings a connection idle for this long and
+  // drops it when no answer comes within 20 s (0 = no pings).
+  absl::Duration keepalive_time = absl::Seconds(60);
+  // On Shutdown: how long health checks and readiness report NOT_SERVING
+  // while every endpoint still serves, before the listeners close (lets a
+  // load balancer take the replica out first).
+  absl::Duration drain = absl::ZeroDuration();
   // The model directory (created if needed).
   std::string model_dir = "./var/models";
   // Folder that Dataset.path is relative to; empty = path sources disabled.
@@ -68,6 +85,9 @@ class Server {
   // The metrics endpoint's port and address; 0 / "" when it is off.
   int metrics_port() const { return metrics_port_; }
   const std::string& metrics_address() const { return metrics_address_; }
+  // The REST endpoints' port and address; 0 / "" when they are off.
+  int http_port() const { return http_port_; }
+  const std::string& http_address() const { return http_address_; }
   // Null when metrics are off.
   Metrics* metrics() { return metrics_.get(); }
   // What the registry loaded at startup.
@@ -76,7 +96,8 @@ class Server {
 
   // Blocks until the server has shut down.
   void Wait();
-  // Stops accepting RPCs, cancels training jobs (their streams end with
+  // Marks the server not ready (health NOT_SERVING, ServerReady false),
+  // waits `options.drain`, stops accepting RPCs, cancels training jobs (their streams end with
   // CANCELLED), lets in-flight RPCs finish for up to `grace` and then
   // cancels them. Returns when the server has stopped.
   void Shutdown(absl::Duration grace);
@@ -96,12 +117,18 @@ class Server {
   std::unique_ptr<DataSource> data_;
   std::unique_ptr<JobManager> jobs_;
   std::unique_ptr<ModelServiceImpl> service_;
+  std::atomic<bool> ready_{false};
+  std::unique_ptr<OipHandler> oip_;
+  std::unique_ptr<InferenceServiceImpl> inference_service_;
+  std::unique_ptr<HttpServer> http_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   int port_ = 0;
   std::string address_;
   int metrics_port_ = 0;
   std::string metrics_address_;
+  int http_port_ = 0;
+  std::string http_address_;
   std::once_flag shutdown_once_;
 };
 

@@ -31,7 +31,7 @@ class Server:
 
     def __init__(self, model_dir, data_dir=None, extra=()):
         args = [MODELSERVER, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
-                "--model-dir", model_dir]
+                "--http-listen", "127.0.0.1:0", "--model-dir", model_dir]
         if data_dir:
             args += ["--data-dir", data_dir]
         args += list(extra)
@@ -50,6 +50,7 @@ class Server:
                 self.ready = record
                 self.port = int(record["grpc_address"].rsplit(":", 1)[1])
                 self.metrics_address = record["metrics_address"]
+                self.http_address = record["http_address"]
                 break
         if self.port is None:
             self.proc.kill()

@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "inference/open_inference_grpc.grpc.pb.h"
 #include "modelserver/v1/model_service.grpc.pb.h"
 #include "server/proto_convert.h"
 #include "server/server.h"
@@ -131,6 +132,7 @@ class ServiceTest : public ::testing::Test {
     ServerOptions o;
     o.listen = "127.0.0.1:0";
     o.metrics_listen = "127.0.0.1:0";
+    o.http_listen = "127.0.0.1:0";
     o.model_dir = dir_ + "/models";
     o.data_dir = "";
     absl::StatusOr<std::unique_ptr<Server>> s = Server::Create(o);
@@ -679,9 +681,143 @@ TEST_F(ServiceTest, UploadThenTrainWithUploadId) {
   EXPECT_TRUE(s.events.empty());
 }
 
+TEST_F(ServiceTest, OpenInferenceProtocolOnTheSamePortAndOverRest) {
+  ASSERT_TRUE(Train(LinearRequest("prices")).status.ok());
+  auto oip = inference::GRPCInferenceService::NewStub(grpc::CreateChannel(
+      server_->address(), grpc::InsecureChannelCredentials()));
+  {
+    grpc::ClientContext ctx;
+    inference::ServerReadyResponse resp;
+    ASSERT_TRUE(oip->ServerReady(&ctx, {}, &resp).ok());
+    EXPECT_TRUE(resp.ready());
+  }
+  for (const auto& [version, ready] :
+       std::vector<std::pair<std::string, bool>>{{"", true}, {"1", true},
+                                                 {"2", false}}) {
+    grpc::ClientContext ctx;
+    inference::ModelReadyRequest req;
+    req.set_name("prices");
+    req.set_version(version);
+    inference::ModelReadyResponse resp;
+    ASSERT_TRUE(oip->ModelReady(&ctx, req, &resp).ok()) << version;
+    EXPECT_EQ(resp.ready(), ready) << version;
+  }
+  // The same rows through Predict and through ModelInfer (contents, raw).
+  v1::PredictResponse expected;
+  {
+    grpc::ClientContext ctx;
+    v1::PredictRequest req;
+    req.set_name("prices");
+    v1::InlineRows rows;
+    rows.add_columns("x");
+    rows.add_columns("color");
+    for (const auto& [x, color] :
+         std::vector<std::pair<double, std::string>>{{1, "blue"}, {2, "red"}}) {
+      v1::Row* r = rows.add_rows();
+      r->add_values()->set_number(x);
+      r->add_values()->set_text(color);
+    }
+    *req.mutable_rows() = rows;
+    ASSERT_TRUE(stub_->Predict(&ctx, req, &expected).ok());
+  }
+  inference::ModelInferRequest infer;
+  infer.set_model_name("prices");
+  infer.set_id("req-42");
+  auto* x = infer.add_inputs();
+  x->set_name("x");
+  x->set_datatype("FP64");
+  x->add_shape(2);
+  x->mutable_contents()->add_fp64_contents(1);
+  x->mutable_contents()->add_fp64_contents(2);
+  auto* color = infer.add_inputs();
+  color->set_name("color");
+  color->set_datatype("BYTES");
+  color->add_shape(2);
+  color->add_shape(1);
+  color->mutable_contents()->add_bytes_contents("blue");
+  color->mutable_contents()->add_bytes_contents("red");
+  {
+    grpc::ClientContext ctx;
+    inference::ModelInferResponse resp;
+    grpc::Status s = oip->ModelInfer(&ctx, infer, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(resp.id(), "req-42");
+    EXPECT_EQ(resp.model_name(), "prices");
+    EXPECT_EQ(resp.model_version(), "1");
+    ASSERT_EQ(resp.outputs_size(), 1);
+    EXPECT_EQ(resp.outputs(0).name(), "predictions");
+    EXPECT_THAT(resp.outputs(0).contents().fp64_contents(),
+                ElementsAre(expected.predictions(0).value(),
+                            expected.predictions(1).value()));
+  }
+  {
+    inference::ModelInferRequest raw = infer;
+    raw.mutable_inputs(0)->clear_contents();
+    raw.mutable_inputs(1)->clear_contents();
+    const double xs[2] = {1, 2};
+    raw.add_raw_input_contents(std::string(reinterpret_cast<const char*>(xs), 16));
+    raw.add_raw_input_contents(std::string("\x04\0\0\0" "blue\x03\0\0\0" "red", 15));
+    grpc::ClientContext ctx;
+    inference::ModelInferResponse resp;
+    grpc::Status s = oip->ModelInfer(&ctx, raw, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ASSERT_EQ(resp.raw_output_contents_size(), 1);
+    const double want[2] = {expected.predictions(0).value(),
+                            expected.predictions(1).value()};
+    EXPECT_EQ(resp.raw_output_contents(0),
+              std::string(reinterpret_cast<const char*>(want), 16));
+  }
+  {
+    inference::ModelInferRequest bad = infer;
+    bad.mutable_inputs(0)->set_shape(0, 3);
+    grpc::ClientContext ctx;
+    inference::ModelInferResponse resp;
+    grpc::Status s = oip->ModelInfer(&ctx, bad, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(s.error_message(),
+                HasSubstr("input 'x': contents.fp64_contents holds 2 values; "
+                          "shape [3] needs 3"));
+  }
+  {
+    inference::ModelInferRequest absent = infer;
+    absent.set_model_name("nope");
+    grpc::ClientContext ctx;
+    inference::ModelInferResponse resp;
+    EXPECT_EQ(oip->ModelInfer(&ctx, absent, &resp).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  ASSERT_GT(server_->http_port(), 0);
+  EXPECT_THAT(HttpGet(server_->http_port(), "/v2/models/prices"),
+              HasSubstr("\"name\":\"prices\""));
+  const std::string text = HttpGet(server_->metrics_port(), "/metrics");
+  for (const char* line : {
+           "modelserver_grpc_requests_total{code=\"OK\",method=\"ModelInfer\"} "
+           "2\n",
+           "modelserver_grpc_requests_total{code=\"INVALID_ARGUMENT\","
+           "method=\"ModelInfer\"} 1\n",
+           "modelserver_grpc_requests_total{code=\"NOT_FOUND\","
+           "method=\"ModelInfer\"} 1\n",
+           "modelserver_grpc_requests_total{code=\"OK\",method=\"ModelReady\"} "
+           "3\n",
+           "modelserver_http_requests_total{code=\"200\",handler="
+           "\"ModelMetadata\"} 1\n",
+           "modelserver_http_request_duration_seconds_count{handler="
+           "\"ModelMetadata\"} 1\n",
+           // Predict 1 + ModelInfer 2; the malformed tensor never reached
+           // the version (rejected while decoding).
+           "modelserver_inference_requests_total{model=\"prices\",outcome="
+           "\"success\",version=\"1\"} 3\n",
+           "modelserver_inference_rows_total{model=\"prices\",version=\"1\"} "
+           "6\n",
+       }) {
+    EXPECT_THAT(text, HasSubstr(line));
+  }
+}
+
 TEST_F(ServiceTest, MetricsAddressInUseIsUnavailableAndEmptyTurnsMetricsOff) {
   ServerOptions o;
   o.listen = "127.0.0.1:0";
+  o.http_listen = "";
   o.model_dir = dir_ + "/models2";
   o.metrics_listen = server_->metrics_address();  // taken by server_
   absl::StatusOr<std::unique_ptr<Server>> taken = Server::Create(o);
