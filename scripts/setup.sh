@@ -10,7 +10,8 @@ PACKAGES=(
   python3
   python3-sklearn python3-pandas python3-matplotlib libopenblas0-pthread
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  prometheus-cpp-dev prometheus
+  prometheus-cpp-dev prometheus libcivetweb-dev nlohmann-json3-dev
+  grpc-proto python3-grpcio python3-protobuf
 )
 
 missing=()

@@ -42,10 +42,17 @@ bool IsIntegerType(const std::string& datatype) {
   return absl::StartsWith(datatype, "INT") || absl::StartsWith(datatype, "UINT");
 }
 
-// Appends the elements of `data` (flat or nested) to `t`.
-absl::Status Flatten(const json& data, const std::string& where, oip::Tensor* t) {
+// Appends the elements of `data` (flat or nested, at most as deep as the
+// tensor's shape: the recursion is bounded by it) to `t`.
+absl::Status Flatten(const json& data, const std::string& where, size_t depth,
+                     oip::Tensor* t) {
   if (data.is_array()) {
-    for (const json& e : data) RETURN_IF_ERROR(Flatten(e, where, t));
+    if (depth >= t->shape.size()) {
+      return JsonError(where, absl::StrCat("\"data\" is nested deeper than "
+                                           "its shape's ", t->shape.size(),
+                                           " dimensions"));
+    }
+    for (const json& e : data) RETURN_IF_ERROR(Flatten(e, where, depth + 1, t));
     return absl::OkStatus();
   }
   const size_t index = t->datatype == "BYTES" ? t->texts.size()
@@ -113,7 +120,7 @@ absl::StatusOr<oip::Tensor> TensorFromJson(const json& j, size_t index) {
   ASSIGN_OR_RETURN(const int64_t count, oip::ElementCount(t.name, t.shape));
   auto data = j.find("data");
   if (data == j.end()) return JsonError(tensor, "\"data\" is missing");
-  RETURN_IF_ERROR(Flatten(*data, tensor, &t));
+  RETURN_IF_ERROR(Flatten(*data, tensor, 0, &t));
   const size_t n = t.datatype == "BYTES" ? t.texts.size() : t.numbers.size();
   if (static_cast<int64_t>(n) != count) {
     return JsonError(tensor, absl::StrCat("\"data\" holds ", n,

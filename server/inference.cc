@@ -1,5 +1,6 @@
 #include "server/inference.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -68,7 +69,10 @@ void AppendRaw(absl::string_view bytes, std::vector<double>* out) {
 absl::Status DecodeRaw(const std::string& datatype, absl::string_view bytes,
                        int64_t count, Tensor* t) {
   if (datatype == "BYTES") {
-    t->texts.reserve(static_cast<size_t>(count));
+    // Each element takes at least its 4-byte length: never reserve more
+    // than the bytes can hold, whatever the shape claims.
+    t->texts.reserve(static_cast<size_t>(
+        std::min<int64_t>(count, static_cast<int64_t>(bytes.size() / 4))));
     size_t pos = 0;
     while (pos < bytes.size()) {
       if (bytes.size() - pos < 4) {

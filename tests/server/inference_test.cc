@@ -233,6 +233,15 @@ TEST(DecodeInputTest, ErrorsNameTheTensor) {
     r.add_raw_input_contents(RawBytes({"a", "b"}));
   }
   {
+    // The shape claims 2^40 elements; the bytes hold 1: an error, not a
+    // 2^40-element reservation.
+    Request& r = add("bytes huge shape", "input 's': raw BYTES contents hold "
+                                         "1 elements; shape [1099511627776] "
+                                         "needs 1099511627776");
+    AddInput(&r, "s", "BYTES", {int64_t{1} << 40});
+    r.add_raw_input_contents(RawBytes({"a"}));
+  }
+  {
     Request& r = add("bytes too few", "input 's': raw BYTES contents hold 1 "
                                       "elements; shape [3] needs 3");
     AddInput(&r, "s", "BYTES", {3});
@@ -599,6 +608,12 @@ TEST(JsonInferRequestTest, ErrorsNameTheField) {
        "input 'a': \"shape\" must be an array of integers"},
       {R"({"inputs": [{"name": "a", "datatype": "FP64", "shape": [1]}]})",
        "input 'a': \"data\" is missing"},
+      {R"({"inputs": [{"name": "a", "datatype": "FP64", "shape": [1, 1], "data": [[[1]]]}]})",
+       "input 'a': \"data\" is nested deeper than its shape's 2 dimensions"},
+      // A million levels: refused at the shape's depth, no deep recursion.
+      {R"({"inputs": [{"name": "a", "datatype": "FP64", "shape": [1], "data": )" +
+           std::string(1000000, '[') + "1" + std::string(1000000, ']') + "}]}",
+       "input 'a': \"data\" is nested deeper than its shape's 1 dimensions"},
       {R"({"inputs": [{"name": "a", "datatype": "FP64", "shape": [1], "data": [1]},
                       {"name": "a", "datatype": "FP64", "shape": [1], "data": [1]}]})",
        "input 'a': given twice"},
