@@ -156,7 +156,9 @@ absl::Status OipHandler::ModelInfer(
 
 InferenceServiceImpl::InferenceServiceImpl(const OipHandler* handler,
                                            Metrics* metrics)
-    : handler_(handler), metrics_(metrics) {}
+    : handler_(handler), metrics_(metrics) {
+  SetMessageAllocatorFor_ModelInfer(&infer_allocator_);
+}
 
 grpc::ServerUnaryReactor* InferenceServiceImpl::ServerLive(
     grpc::CallbackServerContext* context,

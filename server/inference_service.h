@@ -5,7 +5,8 @@
 //                         inference on decoded tensors (server/inference.h);
 //                         the REST endpoints (server/http_server.h) use it;
 //   InferenceServiceImpl  inference.GRPCInferenceService on gRPC's callback
-//                         API (every method is short and never blocks).
+//                         API (every method is short and never blocks);
+//                         ModelInfer's messages on one arena.
 //
 // Versions are decimal strings ("" = the latest). Errors: INVALID_ARGUMENT
 // for a malformed name or version and for tensors the model cannot take
@@ -29,6 +30,7 @@
 #include "core/registry/model_registry.h"
 #include "grpcpp/grpcpp.h"
 #include "inference/open_inference_grpc.grpc.pb.h"
+#include "server/arena_allocator.h"
 #include "server/inference.h"
 #include "server/metrics.h"
 
@@ -104,6 +106,8 @@ class InferenceServiceImpl final
  private:
   const OipHandler* const handler_;
   Metrics* const metrics_;
+  ArenaAllocator<inference::ModelInferRequest, inference::ModelInferResponse>
+      infer_allocator_;
 };
 
 }  // namespace modelserver::server

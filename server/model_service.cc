@@ -12,7 +12,6 @@
 #include "core/artifact/model_store.h"
 #include "core/train/trainer.h"
 #include "core/util/status_macros.h"
-#include "google/protobuf/arena.h"
 #include "server/proto_convert.h"
 #include "server/status_util.h"
 
@@ -96,38 +95,7 @@ grpc::Status Counted(Metrics* metrics, Rpc rpc, absl::string_view model,
   return scope.Finish(body(), model);
 }
 
-// A PredictRequest and PredictResponse on one arena whose first block is
-// part of this object: a small request needs no other allocation.
-class PredictArenaHolder final
-    : public grpc::MessageHolder<v1::PredictRequest, v1::PredictResponse> {
- public:
-  PredictArenaHolder()
-      : arena_(Options(initial_block_, sizeof(initial_block_))) {
-    set_request(
-        google::protobuf::Arena::CreateMessage<v1::PredictRequest>(&arena_));
-    set_response(
-        google::protobuf::Arena::CreateMessage<v1::PredictResponse>(&arena_));
-  }
-  void Release() override { delete this; }
-
- private:
-  static google::protobuf::ArenaOptions Options(char* block, size_t size) {
-    google::protobuf::ArenaOptions options;
-    options.initial_block = block;
-    options.initial_block_size = size;
-    return options;
-  }
-
-  alignas(16) char initial_block_[4096];
-  google::protobuf::Arena arena_;
-};
-
 }  // namespace
-
-grpc::MessageHolder<v1::PredictRequest, v1::PredictResponse>*
-PredictArenaAllocator::AllocateMessages() {
-  return new PredictArenaHolder();
-}
 
 ModelServiceImpl::ModelServiceImpl(ModelRegistry* registry, JobManager* jobs,
                                    UploadStore* uploads, const DataSource* data,

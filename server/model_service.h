@@ -28,21 +28,16 @@
 #include "core/registry/model_registry.h"
 #include "grpcpp/grpcpp.h"
 #include "modelserver/v1/model_service.grpc.pb.h"
+#include "server/arena_allocator.h"
 #include "server/data_source.h"
 #include "server/metrics.h"
 #include "server/upload_store.h"
 
 namespace modelserver::server {
 
-// Hands gRPC a PredictRequest and PredictResponse that live on one
-// protobuf arena (with a first block inside the holder), so that parsing a
-// request and building its response cost one allocation, not one per value.
-class PredictArenaAllocator final
-    : public grpc::MessageAllocator<v1::PredictRequest, v1::PredictResponse> {
- public:
-  grpc::MessageHolder<v1::PredictRequest, v1::PredictResponse>*
-  AllocateMessages() override;
-};
+// Predict's request and response on one arena (server/arena_allocator.h).
+using PredictArenaAllocator =
+    ArenaAllocator<v1::PredictRequest, v1::PredictResponse>;
 
 class ModelServiceImpl final
     : public v1::ModelService::WithCallbackMethod_Predict<
