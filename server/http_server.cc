@@ -207,6 +207,7 @@ Reply ErrorReply(int http_status, std::string message) {
 const char* ReasonPhrase(int status) {
   switch (status) {
     case 200: return "OK";
+    case 204: return "No Content";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -328,6 +329,13 @@ class HttpServer::Dispatcher final : public CivetHandler {
   bool handlePatch(CivetServer* /*server*/, mg_connection* conn) override {
     return Handle(conn, "PATCH");
   }
+  // HEAD: the GET answer without its body. OPTIONS: 204 with Allow.
+  bool handleHead(CivetServer* /*server*/, mg_connection* conn) override {
+    return Handle(conn, "HEAD");
+  }
+  bool handleOptions(CivetServer* /*server*/, mg_connection* conn) override {
+    return Handle(conn, "OPTIONS");
+  }
 
  private:
   bool Handle(mg_connection* conn, absl::string_view method) {
@@ -341,7 +349,7 @@ class HttpServer::Dispatcher final : public CivetHandler {
     } catch (const std::exception& e) {
       reply = ErrorReply(500, absl::StrCat("internal error: ", e.what()));
     }
-    Send(conn, reply);
+    Send(conn, reply, /*with_body=*/method != "HEAD");
     const int64_t nanos = MonotonicNanos() - start;
     if (metrics_ != nullptr) metrics_->HttpFinished(which, reply.status, nanos);
     const LogLevel level = reply.status >= 500 ? LogLevel::kError
@@ -356,7 +364,7 @@ class HttpServer::Dispatcher final : public CivetHandler {
     return true;
   }
 
-  static void Send(mg_connection* conn, const Reply& reply) {
+  static void Send(mg_connection* conn, const Reply& reply, bool with_body) {
     std::string head = absl::StrCat("HTTP/1.1 ", reply.status, " ",
                                     ReasonPhrase(reply.status), "\r\n");
     if (!reply.body.empty()) {
@@ -365,9 +373,14 @@ class HttpServer::Dispatcher final : public CivetHandler {
     if (!reply.allow.empty()) {
       absl::StrAppend(&head, "Allow: ", reply.allow, "\r\n");
     }
-    absl::StrAppend(&head, "Content-Length: ", reply.body.size(), "\r\n\r\n");
+    if (reply.status != 204) {  // RFC 9110: no Content-Length on a 204
+      absl::StrAppend(&head, "Content-Length: ", reply.body.size(), "\r\n");
+    }
+    absl::StrAppend(&head, "\r\n");
     mg_write(conn, head.data(), head.size());
-    if (!reply.body.empty()) mg_write(conn, reply.body.data(), reply.body.size());
+    if (with_body && !reply.body.empty()) {
+      mg_write(conn, reply.body.data(), reply.body.size());
+    }
   }
 
   // Reads the request body; 413 beyond max_body_.
@@ -398,12 +411,20 @@ class HttpServer::Dispatcher final : public CivetHandler {
 
   Reply Route(mg_connection* conn, absl::string_view method,
               const std::string& path, HttpHandler* which) {
-    const bool get = method == "GET";
+    const bool get = method == "GET" || method == "HEAD";
+    // Called for every method but the path's own: OPTIONS lists it, others
+    // are refused.
     auto wrong_method = [&](const char* allow) {
-      Reply r = ErrorReply(405, absl::StrCat("method ", method, " is not "
-                                             "allowed on ", path, "; use ",
-                                             allow));
-      r.allow = allow;
+      Reply r = method == "OPTIONS"
+                    ? Reply{204, "", ""}
+                    : ErrorReply(405, absl::StrCat("method ", method,
+                                                   " is not allowed on ", path,
+                                                   "; use ", allow));
+      r.allow = method == "OPTIONS"
+                    ? absl::StrCat(allow, std::string(allow) == "GET"
+                                              ? ", HEAD, OPTIONS"
+                                              : ", OPTIONS")
+                    : allow;
       return r;
     };
     if (path == "/v2/health/live") {

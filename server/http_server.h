@@ -14,7 +14,9 @@
 // (BYTES) / null (a missing value). Errors are {"error": "<message>"} with
 // the HTTP status of the gRPC code (INVALID_ARGUMENT 400, NOT_FOUND 404,
 // RESOURCE_EXHAUSTED 429, UNAVAILABLE 503, INTERNAL 500, ...); a body larger
-// than `max_body_bytes` is 413, an unknown path 404, a wrong method 405.
+// than `max_body_bytes` is 413, an unknown path 404, a wrong method 405
+// with Allow. HEAD answers like GET without the body; OPTIONS is 204 with
+// Allow.
 // JsonToInferRequest / InferResponseToJson are public for tests.
 //
 // Thread-safety: civetweb calls handlers on its own threads concurrently;
