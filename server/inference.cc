@@ -1,6 +1,7 @@
 #include "server/inference.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -8,7 +9,6 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -31,7 +31,7 @@ absl::Status TensorError(absl::string_view tensor, absl::string_view what) {
       absl::StrCat("input '", tensor, "': ", what));
 }
 
-std::string ShapeText(const std::vector<int64_t>& shape) {
+std::string ShapeText(absl::Span<const int64_t> shape) {
   return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
 }
 
@@ -51,24 +51,63 @@ double Bf16ToDouble(uint16_t b) {
   return static_cast<double>(std::bit_cast<float>(uint32_t{b} << 16));
 }
 
+// The datatypes, parsed once per tensor.
+enum class DataType {
+  kBool, kInt8, kInt16, kInt32, kInt64, kUint8, kUint16, kUint32, kUint64,
+  kFp16, kBf16, kFp32, kFp64, kBytes
+};
+
+struct DataTypeInfo {
+  absl::string_view name;
+  DataType type;
+  int size;              // bytes per element; 0 for BYTES
+  const char* contents;  // the InferTensorContents field; null: raw only
+};
+
+// Most used first.
+constexpr DataTypeInfo kDataTypes[] = {
+    {"FP64", DataType::kFp64, 8, "fp64_contents"},
+    {"FP32", DataType::kFp32, 4, "fp32_contents"},
+    {"INT64", DataType::kInt64, 8, "int64_contents"},
+    {"INT32", DataType::kInt32, 4, "int_contents"},
+    {"BYTES", DataType::kBytes, 0, "bytes_contents"},
+    {"BOOL", DataType::kBool, 1, "bool_contents"},
+    {"INT8", DataType::kInt8, 1, "int_contents"},
+    {"INT16", DataType::kInt16, 2, "int_contents"},
+    {"UINT8", DataType::kUint8, 1, "uint_contents"},
+    {"UINT16", DataType::kUint16, 2, "uint_contents"},
+    {"UINT32", DataType::kUint32, 4, "uint_contents"},
+    {"UINT64", DataType::kUint64, 8, "uint64_contents"},
+    {"FP16", DataType::kFp16, 2, nullptr},
+    {"BF16", DataType::kBf16, 2, nullptr}};
+
+const DataTypeInfo* FindDataType(absl::string_view name) {
+  for (const DataTypeInfo& info : kDataTypes) {
+    if (info.name == name) return &info;
+  }
+  return nullptr;
+}
+
+// Converts little-endian elements of T to doubles (a plain copy for FP64).
 template <typename T>
-void AppendRaw(absl::string_view bytes, std::vector<double>* out) {
+void AppendRaw(absl::string_view bytes, absl::InlinedVector<double, 2>* out) {
   const size_t n = bytes.size() / sizeof(T);
-  out->reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    T v;
-    std::memcpy(&v, bytes.data() + i * sizeof(T), sizeof(T));
-    if constexpr (std::is_same_v<T, bool>) {
-      out->push_back(v ? 1.0 : 0.0);
-    } else {
-      out->push_back(static_cast<double>(v));
+  out->resize(n);
+  double* dst = out->data();
+  if constexpr (std::is_same_v<T, double>) {
+    std::memcpy(dst, bytes.data(), n * sizeof(double));
+  } else {
+    for (size_t i = 0; i < n; ++i) {
+      T v;
+      std::memcpy(&v, bytes.data() + i * sizeof(T), sizeof(T));
+      dst[i] = static_cast<double>(v);
     }
   }
 }
 
-absl::Status DecodeRaw(const std::string& datatype, absl::string_view bytes,
+absl::Status DecodeRaw(const DataTypeInfo& type, absl::string_view bytes,
                        int64_t count, Tensor* t) {
-  if (datatype == "BYTES") {
+  if (type.type == DataType::kBytes) {
     // Each element takes at least its 4-byte length: never reserve more
     // than the bytes can hold, whatever the shape claims.
     t->texts.reserve(static_cast<size_t>(
@@ -103,43 +142,40 @@ absl::Status DecodeRaw(const std::string& datatype, absl::string_view bytes,
     }
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(const int size, ElementSize(datatype));
+  const int size = type.size;
   if (static_cast<int64_t>(bytes.size()) != count * size) {
     return TensorError(t->name, absl::StrCat(
         "raw contents have ", bytes.size(), " bytes; shape ",
-        ShapeText(t->shape), " of ", datatype, " needs ", count * size));
+        ShapeText(t->shape), " of ", type.name, " needs ", count * size));
   }
-  if (datatype == "BOOL") {
-    t->numbers.reserve(static_cast<size_t>(count));
-    for (char c : bytes) t->numbers.push_back(c != 0 ? 1.0 : 0.0);
-  } else if (datatype == "INT8") {
-    AppendRaw<int8_t>(bytes, &t->numbers);
-  } else if (datatype == "INT16") {
-    AppendRaw<int16_t>(bytes, &t->numbers);
-  } else if (datatype == "INT32") {
-    AppendRaw<int32_t>(bytes, &t->numbers);
-  } else if (datatype == "INT64") {
-    AppendRaw<int64_t>(bytes, &t->numbers);
-  } else if (datatype == "UINT8") {
-    AppendRaw<uint8_t>(bytes, &t->numbers);
-  } else if (datatype == "UINT16") {
-    AppendRaw<uint16_t>(bytes, &t->numbers);
-  } else if (datatype == "UINT32") {
-    AppendRaw<uint32_t>(bytes, &t->numbers);
-  } else if (datatype == "UINT64") {
-    AppendRaw<uint64_t>(bytes, &t->numbers);
-  } else if (datatype == "FP32") {
-    AppendRaw<float>(bytes, &t->numbers);
-  } else if (datatype == "FP64") {
-    AppendRaw<double>(bytes, &t->numbers);
-  } else if (datatype == "FP16" || datatype == "BF16") {
-    const bool half = datatype == "FP16";
-    t->numbers.reserve(static_cast<size_t>(count));
-    for (int64_t i = 0; i < count; ++i) {
-      uint16_t v;
-      std::memcpy(&v, bytes.data() + 2 * i, 2);
-      t->numbers.push_back(half ? HalfToDouble(v) : Bf16ToDouble(v));
+  switch (type.type) {
+    case DataType::kBool:
+      t->numbers.reserve(static_cast<size_t>(count));
+      for (char c : bytes) t->numbers.push_back(c != 0 ? 1.0 : 0.0);
+      break;
+    case DataType::kInt8: AppendRaw<int8_t>(bytes, &t->numbers); break;
+    case DataType::kInt16: AppendRaw<int16_t>(bytes, &t->numbers); break;
+    case DataType::kInt32: AppendRaw<int32_t>(bytes, &t->numbers); break;
+    case DataType::kInt64: AppendRaw<int64_t>(bytes, &t->numbers); break;
+    case DataType::kUint8: AppendRaw<uint8_t>(bytes, &t->numbers); break;
+    case DataType::kUint16: AppendRaw<uint16_t>(bytes, &t->numbers); break;
+    case DataType::kUint32: AppendRaw<uint32_t>(bytes, &t->numbers); break;
+    case DataType::kUint64: AppendRaw<uint64_t>(bytes, &t->numbers); break;
+    case DataType::kFp32: AppendRaw<float>(bytes, &t->numbers); break;
+    case DataType::kFp64: AppendRaw<double>(bytes, &t->numbers); break;
+    case DataType::kFp16:
+    case DataType::kBf16: {
+      const bool half = type.type == DataType::kFp16;
+      t->numbers.reserve(static_cast<size_t>(count));
+      for (int64_t i = 0; i < count; ++i) {
+        uint16_t v;
+        std::memcpy(&v, bytes.data() + 2 * i, 2);
+        t->numbers.push_back(half ? HalfToDouble(v) : Bf16ToDouble(v));
+      }
+      break;
     }
+    case DataType::kBytes:
+      break;  // handled above
   }
   return absl::OkStatus();
 }
@@ -150,83 +186,67 @@ struct ContentsField {
   int size;
 };
 
-std::vector<ContentsField> FieldSizes(const inference::InferTensorContents& c) {
-  return {{"bool_contents", c.bool_contents_size()},
+std::array<ContentsField, 8> FieldSizes(
+    const inference::InferTensorContents& c) {
+  return {{{"bool_contents", c.bool_contents_size()},
           {"int_contents", c.int_contents_size()},
           {"int64_contents", c.int64_contents_size()},
           {"uint_contents", c.uint_contents_size()},
           {"uint64_contents", c.uint64_contents_size()},
           {"fp32_contents", c.fp32_contents_size()},
           {"fp64_contents", c.fp64_contents_size()},
-          {"bytes_contents", c.bytes_contents_size()}};
+          {"bytes_contents", c.bytes_contents_size()}}};
 }
 
-absl::StatusOr<const char*> FieldOf(const std::string& name,
-                                    const std::string& datatype) {
-  static const auto* const kFields =
-      new absl::flat_hash_map<std::string, const char*>{
-          {"BOOL", "bool_contents"},     {"INT8", "int_contents"},
-          {"INT16", "int_contents"},     {"INT32", "int_contents"},
-          {"INT64", "int64_contents"},   {"UINT8", "uint_contents"},
-          {"UINT16", "uint_contents"},   {"UINT32", "uint_contents"},
-          {"UINT64", "uint64_contents"}, {"FP32", "fp32_contents"},
-          {"FP64", "fp64_contents"},     {"BYTES", "bytes_contents"}};
-  auto it = kFields->find(datatype);
-  if (it == kFields->end()) {
-    return TensorError(name, absl::StrCat(
-        "datatype ", datatype,
+absl::Status DecodeContents(const InputTensor& in, const DataTypeInfo& type,
+                            int64_t count, Tensor* t) {
+  if (type.contents == nullptr) {
+    return TensorError(in.name(), absl::StrCat(
+        "datatype ", type.name,
         " has no contents field; send it in raw_input_contents"));
   }
-  return it->second;
-}
-
-absl::Status DecodeContents(const InputTensor& in, int64_t count, Tensor* t) {
-  ASSIGN_OR_RETURN(const char* field, FieldOf(in.name(), in.datatype()));
   const inference::InferTensorContents& c = in.contents();
+  bool any = false;
   for (const ContentsField& f : FieldSizes(c)) {
     if (f.size == 0) continue;
-    if (std::strcmp(f.name, field) != 0) {
+    any = true;
+    if (std::strcmp(f.name, type.contents) != 0) {
       return TensorError(in.name(), absl::StrCat(
-          "datatype ", in.datatype(), " takes its values in contents.", field,
-          ", got ", f.size, " in contents.", f.name));
+          "datatype ", type.name, " takes its values in contents.",
+          type.contents, ", got ", f.size, " in contents.", f.name));
     }
     if (f.size != count) {
       return TensorError(in.name(), absl::StrCat(
-          "contents.", field, " holds ", f.size, " values; shape ",
+          "contents.", type.contents, " holds ", f.size, " values; shape ",
           ShapeText(t->shape), " needs ", count));
     }
   }
-  if (count > 0 && [&] {
-        for (const ContentsField& f : FieldSizes(c)) {
-          if (f.size > 0) return false;
-        }
-        return true;
-      }()) {
+  if (count > 0 && !any) {
     return TensorError(in.name(), absl::StrCat(
-        "no values: contents.", field, " is empty and the request has no "
-        "raw_input_contents; shape ", ShapeText(t->shape), " needs ", count));
+        "no values: contents.", type.contents, " is empty and the request "
+        "has no raw_input_contents; shape ", ShapeText(t->shape), " needs ",
+        count));
   }
-  const std::string& d = in.datatype();
   auto take = [&](const auto& values) {
-    t->numbers.reserve(static_cast<size_t>(count));
-    for (const auto& v : values) t->numbers.push_back(static_cast<double>(v));
+    t->numbers.assign(values.begin(), values.end());
   };
-  if (d == "BYTES") {
-    t->texts.assign(c.bytes_contents().begin(), c.bytes_contents().end());
-  } else if (d == "BOOL") {
-    take(c.bool_contents());
-  } else if (d == "INT64") {
-    take(c.int64_contents());
-  } else if (d == "UINT64") {
-    take(c.uint64_contents());
-  } else if (d == "FP32") {
-    take(c.fp32_contents());
-  } else if (d == "FP64") {
-    take(c.fp64_contents());
-  } else if (d == "UINT8" || d == "UINT16" || d == "UINT32") {
-    take(c.uint_contents());
-  } else {
-    take(c.int_contents());
+  switch (type.type) {
+    case DataType::kBytes:
+      t->texts.assign(c.bytes_contents().begin(), c.bytes_contents().end());
+      break;
+    case DataType::kBool: take(c.bool_contents()); break;
+    case DataType::kInt64: take(c.int64_contents()); break;
+    case DataType::kUint64: take(c.uint64_contents()); break;
+    case DataType::kFp32: take(c.fp32_contents()); break;
+    case DataType::kFp64: take(c.fp64_contents()); break;
+    case DataType::kUint8:
+    case DataType::kUint16:
+    case DataType::kUint32: take(c.uint_contents()); break;
+    case DataType::kInt8:
+    case DataType::kInt16:
+    case DataType::kInt32: take(c.int_contents()); break;
+    case DataType::kFp16:
+    case DataType::kBf16: break;  // no contents field (refused above)
   }
   return absl::OkStatus();
 }
@@ -237,10 +257,7 @@ std::string JsonArray(const std::vector<std::string>& values) {
 }
 
 bool HasColumnNamed(const Artifact& artifact, absl::string_view name) {
-  for (const InputColumn& input : artifact.input_schema()) {
-    if (input.name == name) return true;
-  }
-  return false;
+  return artifact.input_types().contains(name);
 }
 
 std::string DatatypeOf(ColumnType type) {
@@ -324,14 +341,36 @@ absl::StatusOr<Predictions> RunFeaturesForm(const Artifact& artifact,
 absl::StatusOr<Predictions> RunColumnsForm(const Artifact& artifact,
                                            const std::vector<Tensor>& inputs) {
   const std::vector<InputColumn>& schema = artifact.input_schema();
-  absl::flat_hash_map<absl::string_view, const Tensor*> by_name;
+  // The tensor of each input column. Clients mostly send the columns in
+  // the model's order: tensor k is tried against column k first, then
+  // the columns are searched (through a map for wide models).
+  std::vector<const Tensor*> column_of(schema.size(), nullptr);
+  absl::flat_hash_map<absl::string_view, size_t> position;
+  auto index_of = [&](size_t k, const std::string& name) -> int64_t {
+    if (k < schema.size() && schema[k].name == name) return k;
+    if (schema.size() < 32) {
+      for (size_t i = 0; i < schema.size(); ++i) {
+        if (schema[i].name == name) return i;
+      }
+      return -1;
+    }
+    if (position.empty()) {
+      for (size_t i = 0; i < schema.size(); ++i) position[schema[i].name] = i;
+    }
+    auto it = position.find(name);
+    return it == position.end() ? -1 : static_cast<int64_t>(it->second);
+  };
   int64_t rows = -1;
   const Tensor* first = nullptr;
-  for (const Tensor& t : inputs) {
-    if (!HasColumnNamed(artifact, t.name)) {
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const Tensor& t = inputs[k];
+    const int64_t i = index_of(k, t.name);
+    if (i < 0) {
       return TensorError(t.name, absl::StrCat(
           "not an input of this model; it takes: ", InputsText(artifact)));
     }
+    if (column_of[i] != nullptr) return TensorError(t.name, "given twice");
+    column_of[i] = &t;
     const bool column_shape =
         t.shape.size() == 1 || (t.shape.size() == 2 && t.shape[1] == 1);
     if (!column_shape) {
@@ -346,11 +385,10 @@ absl::StatusOr<Predictions> RunColumnsForm(const Artifact& artifact,
           "batch ", t.shape[0], " differs from input '", first->name,
           "' (batch ", rows, ")"));
     }
-    by_name[t.name] = &t;
   }
   std::vector<std::string> missing;
-  for (const InputColumn& input : schema) {
-    if (!by_name.contains(input.name)) missing.push_back(input.name);
+  for (size_t i = 0; i < schema.size(); ++i) {
+    if (column_of[i] == nullptr) missing.push_back(schema[i].name);
   }
   if (!missing.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -365,10 +403,6 @@ absl::StatusOr<Predictions> RunColumnsForm(const Artifact& artifact,
   for (const Tensor& t : inputs) all_numbers = all_numbers && t.texts.empty() &&
                                                t.datatype != "BYTES";
   if (all_numbers) {
-    std::vector<const Tensor*> column_of;
-    for (const InputColumn& input : schema) {
-      column_of.push_back(by_name[input.name]);
-    }
     ASSIGN_OR_RETURN(Eigen::MatrixXd x,
                      NumericFeatures(artifact, column_of, rows, 1,
                                      std::vector<int64_t>(schema.size(), 0)));
@@ -377,8 +411,9 @@ absl::StatusOr<Predictions> RunColumnsForm(const Artifact& artifact,
   // Anything with text goes through the same conversion as Predict's
   // `columns` input: one ColumnarRows column per input tensor.
   v1::ColumnarRows columns;
-  for (const InputColumn& input : schema) {
-    const Tensor& t = *by_name[input.name];
+  for (size_t i = 0; i < schema.size(); ++i) {
+    const InputColumn& input = schema[i];
+    const Tensor& t = *column_of[i];
     v1::ColumnarRows::Column* c = columns.add_columns();
     c->set_name(t.name);
     if (t.datatype == "BYTES") {
@@ -401,7 +436,7 @@ absl::StatusOr<Predictions> RunColumnsForm(const Artifact& artifact,
 }
 
 Tensor MakeOutput(absl::string_view name, absl::string_view datatype,
-                  std::vector<int64_t> shape) {
+                  Shape shape) {
   Tensor t;
   t.name = std::string(name);
   t.datatype = std::string(datatype);
@@ -412,24 +447,18 @@ Tensor MakeOutput(absl::string_view name, absl::string_view datatype,
 }  // namespace
 
 absl::StatusOr<int> ElementSize(absl::string_view datatype) {
-  static const auto* const kSizes =
-      new absl::flat_hash_map<std::string, int>{
-          {"BOOL", 1},  {"INT8", 1},   {"INT16", 2},  {"INT32", 4},
-          {"INT64", 8}, {"UINT8", 1},  {"UINT16", 2}, {"UINT32", 4},
-          {"UINT64", 8}, {"FP16", 2},  {"BF16", 2},   {"FP32", 4},
-          {"FP64", 8},  {"BYTES", 0}};
-  auto it = kSizes->find(datatype);
-  if (it == kSizes->end()) {
+  const DataTypeInfo* info = FindDataType(datatype);
+  if (info == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown datatype '", datatype,
         "'; expected BOOL, INT8, INT16, INT32, INT64, UINT8, UINT16, UINT32, "
         "UINT64, FP16, BF16, FP32, FP64 or BYTES"));
   }
-  return it->second;
+  return info->size;
 }
 
 absl::StatusOr<int64_t> ElementCount(absl::string_view tensor,
-                                     const std::vector<int64_t>& shape) {
+                                     absl::Span<const int64_t> shape) {
   constexpr int64_t kMax = int64_t{1} << 40;
   int64_t count = 1;
   for (int64_t d : shape) {
@@ -460,10 +489,11 @@ absl::StatusOr<int64_t> ParseVersion(absl::string_view field,
   return v;
 }
 
-absl::StatusOr<Tensor> DecodeInput(const inference::ModelInferRequest& request,
-                                   int index) {
+// DecodeInput into `out` (decoding in place saves moving the tensor).
+absl::Status DecodeInputInto(const inference::ModelInferRequest& request,
+                             int index, Tensor* out) {
   const InputTensor& in = request.inputs(index);
-  Tensor t;
+  Tensor& t = *out;
   t.name = in.name();
   t.datatype = in.datatype();
   t.shape.assign(in.shape().begin(), in.shape().end());
@@ -471,8 +501,10 @@ absl::StatusOr<Tensor> DecodeInput(const inference::ModelInferRequest& request,
     return absl::InvalidArgumentError(
         absl::StrCat("inputs[", index, "]: the tensor has no name"));
   }
-  absl::StatusOr<int> size = ElementSize(t.datatype);
-  if (!size.ok()) return TensorError(t.name, size.status().message());
+  const DataTypeInfo* type = FindDataType(t.datatype);
+  if (type == nullptr) {
+    return TensorError(t.name, ElementSize(t.datatype).status().message());
+  }
   if (t.shape.empty()) {
     return TensorError(t.name, "no shape; expected [batch] or [batch, n]");
   }
@@ -488,10 +520,17 @@ absl::StatusOr<Tensor> DecodeInput(const inference::ModelInferRequest& request,
       }
     }
     RETURN_IF_ERROR(
-        DecodeRaw(t.datatype, request.raw_input_contents(index), count, &t));
+        DecodeRaw(*type, request.raw_input_contents(index), count, &t));
   } else {
-    RETURN_IF_ERROR(DecodeContents(in, count, &t));
+    RETURN_IF_ERROR(DecodeContents(in, *type, count, &t));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Tensor> DecodeInput(const inference::ModelInferRequest& request,
+                                   int index) {
+  Tensor t;
+  RETURN_IF_ERROR(DecodeInputInto(request, index, &t));
   return t;
 }
 
@@ -509,13 +548,8 @@ absl::StatusOr<std::vector<Tensor>> DecodeInputs(
   }
   std::vector<Tensor> tensors;
   tensors.reserve(static_cast<size_t>(request.inputs_size()));
-  absl::flat_hash_set<std::string> seen;
   for (int i = 0; i < request.inputs_size(); ++i) {
-    ASSIGN_OR_RETURN(Tensor t, DecodeInput(request, i));
-    if (!seen.insert(t.name).second) {
-      return TensorError(t.name, "given twice");
-    }
-    tensors.push_back(std::move(t));
+    RETURN_IF_ERROR(DecodeInputInto(request, i, &tensors.emplace_back()));
   }
   return tensors;
 }
@@ -569,25 +603,27 @@ std::vector<std::pair<std::string, std::string>> ModelProperties(
 absl::StatusOr<std::vector<Tensor>> Infer(
     const Artifact& artifact, const std::vector<Tensor>& inputs,
     const std::vector<std::string>& requested) {
-  const std::vector<TensorSpec> specs = OutputSpecs(artifact);
-  std::vector<std::string> names = requested;
-  if (names.empty()) {
-    for (const TensorSpec& s : specs) names.push_back(s.name);
-  }
-  absl::flat_hash_set<std::string> seen;
-  for (const std::string& name : names) {
-    bool known = false;
-    for (const TensorSpec& s : specs) known = known || s.name == name;
-    if (!known) {
-      std::vector<std::string> all;
-      for (const TensorSpec& s : specs) all.push_back(s.name);
+  // The model's outputs, in their default order.
+  static constexpr absl::string_view kRegressor[] = {kPredictionsTensor};
+  static constexpr absl::string_view kClassifier[] = {
+      kLabelsTensor, kLabelIndicesTensor, kProbabilitiesTensor};
+  const absl::Span<const absl::string_view> all =
+      IsClassifier(artifact.metadata().kind)
+          ? absl::Span<const absl::string_view>(kClassifier)
+          : absl::Span<const absl::string_view>(kRegressor);
+  absl::InlinedVector<absl::string_view, 4> names(requested.begin(),
+                                                   requested.end());
+  if (names.empty()) names.assign(all.begin(), all.end());
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (std::find(all.begin(), all.end(), names[i]) == all.end()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "output '", name, "': this model has no such output; it gives: ",
+          "output '", names[i], "': this model has no such output; it gives: ",
           absl::StrJoin(all, ", ")));
     }
-    if (!seen.insert(name).second) {
+    if (std::find(names.begin(), names.begin() + i, names[i]) !=
+        names.begin() + i) {
       return absl::InvalidArgumentError(
-          absl::StrCat("output '", name, "': requested twice"));
+          absl::StrCat("output '", names[i], "': requested twice"));
     }
   }
   if (inputs.empty()) {
@@ -604,7 +640,7 @@ absl::StatusOr<std::vector<Tensor>> Infer(
 
   const ModelMetadata& m = artifact.metadata();
   std::vector<Tensor> outputs;
-  for (const std::string& name : names) {
+  for (absl::string_view name : names) {
     if (name == kPredictionsTensor) {
       const int64_t n = p.values.size();
       Tensor t = MakeOutput(name, "FP64", {n});

@@ -32,9 +32,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "core/artifact/artifact.h"
 #include "inference/open_inference_grpc.pb.h"
 
@@ -46,13 +48,16 @@ inline constexpr absl::string_view kLabelsTensor = "labels";
 inline constexpr absl::string_view kLabelIndicesTensor = "label_indices";
 inline constexpr absl::string_view kProbabilitiesTensor = "probabilities";
 
+using Shape = absl::InlinedVector<int64_t, 4>;
+
 // A tensor with its values decoded: `numbers` for every numeric datatype
-// (as double), `texts` for BYTES, `ints` for INT64 outputs.
+// (as double), `texts` for BYTES, `ints` for INT64 outputs. Small shapes
+// and value lists are stored inline (a single-row request allocates less).
 struct Tensor {
   std::string name;
   std::string datatype;
-  std::vector<int64_t> shape;
-  std::vector<double> numbers;
+  Shape shape;
+  absl::InlinedVector<double, 2> numbers;
   std::vector<std::string> texts;
   std::vector<int64_t> ints;
   // Outputs only: string parameters ("class_labels" of "probabilities": the
@@ -74,7 +79,7 @@ absl::StatusOr<int> ElementSize(absl::string_view datatype);
 // The number of elements of `shape`; INVALID_ARGUMENT naming `tensor` for a
 // negative dimension or more than 2^40 elements.
 absl::StatusOr<int64_t> ElementCount(absl::string_view tensor,
-                                     const std::vector<int64_t>& shape);
+                                     absl::Span<const int64_t> shape);
 
 // "" -> 0 (latest); a decimal version >= 1 -> itself; anything else is
 // INVALID_ARGUMENT naming `field`.
@@ -89,7 +94,7 @@ absl::StatusOr<int64_t> ParseVersion(absl::string_view field,
 absl::StatusOr<Tensor> DecodeInput(const inference::ModelInferRequest& request,
                                    int index);
 // Every input; also checks that raw_input_contents, when present, has one
-// entry per input.
+// entry per input. (Repeated names are found by Infer.)
 absl::StatusOr<std::vector<Tensor>> DecodeInputs(
     const inference::ModelInferRequest& request);
 
@@ -106,9 +111,9 @@ std::vector<std::pair<std::string, std::string>> ModelProperties(
 
 // Runs `artifact` on `inputs` (form (a) or (b), see above) and returns the
 // outputs named in `requested` in that order (empty = every output).
-// INVALID_ARGUMENT naming the tensor for an unknown or missing input, a
-// shape or datatype the model cannot take, a value that does not convert,
-// an unknown or repeated output, and for no rows.
+// INVALID_ARGUMENT naming the tensor for an unknown, repeated or missing
+// input, a shape or datatype the model cannot take, a value that does not
+// convert, an unknown or repeated output, and for no rows.
 absl::StatusOr<std::vector<Tensor>> Infer(
     const Artifact& artifact, const std::vector<Tensor>& inputs,
     const std::vector<std::string>& requested);

@@ -2,7 +2,8 @@
 // network): ModelServiceImpl::DoPredict on a linear model and an MLP (64,
 // 32) trained on tests/data/diabetes.csv, for 1 and 4,096 rows in each
 // request form, and its parts: parsing the request onto an arena, building
-// the Table, the model's Predict, and serializing the reply.
+// the Table, the model's Predict, and serializing the reply; and the Open
+// Inference Protocol's ModelInfer (OipHandler) on the same rows.
 // Google Benchmark; bench/serving.py reports the same work over gRPC.
 //
 //   bench_predict [--benchmark_filter=...]
@@ -16,6 +17,7 @@
 #include "core/train/trainer.h"
 #include "google/protobuf/arena.h"
 #include "prometheus/text_serializer.h"
+#include "server/inference_service.h"
 #include "server/metrics.h"
 #include "server/model_service.h"
 #include "server/proto_convert.h"
@@ -33,6 +35,8 @@ struct Fixture {
   Metrics metrics{nullptr, nullptr};
   std::unique_ptr<ModelServiceImpl> service;             // counts
   std::unique_ptr<ModelServiceImpl> service_no_metrics;  // --metrics-listen ""
+  std::atomic<bool> ready{true};
+  std::unique_ptr<OipHandler> oip;  // the Open Inference Protocol, counted
   Table data;
 };
 
@@ -63,6 +67,8 @@ Fixture& Get() {
         f->registry.get(), nullptr, nullptr, nullptr, 0, &f->metrics);
     f->service_no_metrics = std::make_unique<ModelServiceImpl>(
         f->registry.get(), nullptr, nullptr, nullptr, 0, nullptr);
+    f->oip = std::make_unique<OipHandler>(f->registry.get(), &f->ready,
+                                          &f->metrics);
     f->metrics.SetSources(f->registry.get(), nullptr);
     return f;
   }();
@@ -184,6 +190,72 @@ void BM_ArtifactPredictLinear(benchmark::State& s) {
 void BM_ArtifactPredictMlp(benchmark::State& s) { ArtifactPredict(s, "mlp"); }
 BENCHMARK(BM_ArtifactPredictLinear)->Arg(1)->Arg(4096);
 BENCHMARK(BM_ArtifactPredictMlp)->Arg(1)->Arg(4096);
+
+// The same rows as ModelInferRequests: one FP64 tensor per column, or one
+// `features` tensor [rows, 10] (in contents, or raw).
+inference::ModelInferRequest InferRequest(const std::string& model, int rows,
+                                          bool features, bool raw) {
+  const v1::PredictRequest by_rows = RowsRequest(model, rows);
+  const int n = by_rows.rows().columns_size();
+  inference::ModelInferRequest req;
+  req.set_model_name(model);
+  if (features) {
+    auto* t = req.add_inputs();
+    t->set_name("features");
+    t->set_datatype("FP64");
+    t->add_shape(rows);
+    t->add_shape(n);
+    std::vector<double> values;
+    for (const v1::Row& r : by_rows.rows().rows()) {
+      for (const v1::Value& v : r.values()) values.push_back(v.number());
+    }
+    if (raw) {
+      req.add_raw_input_contents(std::string(
+          reinterpret_cast<const char*>(values.data()), values.size() * 8));
+    } else {
+      t->mutable_contents()->mutable_fp64_contents()->Add(values.begin(),
+                                                           values.end());
+    }
+    return req;
+  }
+  for (int c = 0; c < n; ++c) {
+    auto* t = req.add_inputs();
+    t->set_name(by_rows.rows().columns(c));
+    t->set_datatype("FP64");
+    t->add_shape(rows);
+    for (const v1::Row& r : by_rows.rows().rows()) {
+      t->mutable_contents()->add_fp64_contents(r.values(c).number());
+    }
+  }
+  return req;
+}
+
+void ModelInfer(benchmark::State& state, bool features, bool raw) {
+  const int rows = static_cast<int>(state.range(0));
+  const inference::ModelInferRequest req =
+      InferRequest("linear", rows, features, raw);
+  ArenaAllocator<inference::ModelInferRequest, inference::ModelInferResponse>
+      allocator;
+  for (auto _ : state) {
+    auto* holder = allocator.AllocateMessages();
+    absl::Status s = Get().oip->ModelInfer(req, holder->response());
+    if (!s.ok()) {
+      state.SkipWithError(std::string(s.message()).c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(holder->response());
+    holder->Release();
+  }
+  state.SetItemsProcessed(state.iterations() * rows);
+}
+void BM_ModelInferColumns(benchmark::State& s) { ModelInfer(s, false, false); }
+void BM_ModelInferFeatures(benchmark::State& s) { ModelInfer(s, true, false); }
+void BM_ModelInferFeaturesRaw(benchmark::State& s) {
+  ModelInfer(s, true, true);
+}
+BENCHMARK(BM_ModelInferColumns)->Arg(1)->Arg(4096);
+BENCHMARK(BM_ModelInferFeatures)->Arg(1)->Arg(4096);
+BENCHMARK(BM_ModelInferFeaturesRaw)->Arg(1)->Arg(4096);
 
 // One scrape: Collect (two models with traffic, process figures) and the
 // text serialization that the exposer sends.

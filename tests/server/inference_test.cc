@@ -247,11 +247,6 @@ TEST(DecodeInputTest, ErrorsNameTheTensor) {
     AddInput(&r, "s", "BYTES", {3});
     r.add_raw_input_contents(RawBytes({"a"}));
   }
-  {
-    Request& r = add("duplicate", "input 'x': given twice");
-    AddInput(&r, "x", "FP64", {1})->mutable_contents()->add_fp64_contents(1);
-    AddInput(&r, "x", "FP64", {1})->mutable_contents()->add_fp64_contents(2);
-  }
   add("none", "inputs: the request has no tensors");
   for (const Case& c : cases) {
     absl::StatusOr<std::vector<Tensor>> t = DecodeInputs(c.request);
@@ -303,13 +298,13 @@ Artifact MixedClassifier() {
   return Artifact::FromTrainResult(*std::move(r), "mixed", 1);
 }
 
-Tensor Numbers(std::string name, std::vector<int64_t> shape,
-               std::vector<double> values, std::string datatype = "FP64") {
+Tensor Numbers(std::string name, Shape shape, std::vector<double> values,
+               std::string datatype = "FP64") {
   Tensor t;
   t.name = std::move(name);
   t.datatype = std::move(datatype);
   t.shape = std::move(shape);
-  t.numbers = std::move(values);
+  t.numbers.assign(values.begin(), values.end());
   return t;
 }
 
@@ -469,6 +464,12 @@ TEST(InferTest, ErrorsNameTheTensor) {
        "or one tensor 'features' [batch, 2]"},
       {&lin, {Numbers("a", {1}, {1})}, {},
        "missing input tensor b; this model takes"},
+      {&lin,
+       {Numbers("a", {1}, {1}), Numbers("b", {1}, {1}), Numbers("a", {1}, {2})},
+       {},
+       "input 'a': given twice"},
+      {&lin, {Numbers("b", {1}, {1}), Numbers("b", {1}, {1})}, {},
+       "input 'b': given twice"},
       {&lin, {Numbers("a", {2}, {1, 2}), Numbers("b", {1}, {1})}, {},
        "input 'b': batch 1 differs from input 'a' (batch 2)"},
       {&lin, {Numbers("a", {1, 2}, {1, 2}), Numbers("b", {1}, {1})}, {},
