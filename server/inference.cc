@@ -180,7 +180,7 @@ absl::Status DecodeRaw(const DataTypeInfo& type, absl::string_view bytes,
   return absl::OkStatus();
 }
 
-// The contents field that holds `datatype`, as (name, size) of every field.
+// The fields of an InferTensorContents: name and number of values.
 struct ContentsField {
   const char* name;
   int size;
