@@ -5,6 +5,15 @@
 // hands out a shared_ptr snapshot that keeps the version alive while a
 // request uses it, even if the version is deleted meanwhile.
 //
+// Version policy: which versions on disk are loaded and served (the
+// others stay on disk): the newest N, all, or specific ones; versions that
+// carry a label are always served. Labels ("stable", "canary", any name
+// that starts with a letter) map to versions and live in
+// <model-dir>/<name>/labels (one "label=version" per line, written
+// atomically), so replicas sharing a directory share them. Refresh()
+// applies the policy and the labels to what is on disk; Publish, Delete,
+// SetLabel and RemoveLabel call it.
+//
 // Thread-safety: every method may be called concurrently. Get() takes no
 // lock: writers publish an immutable copy of the name -> versions map and
 // bump a generation counter; each thread keeps the copy it last saw and
@@ -33,6 +42,23 @@
 
 namespace modelserver {
 
+// Which versions of each model are served.
+struct VersionPolicy {
+  enum class Kind { kLatest, kAll, kSpecific };
+  Kind kind = Kind::kAll;
+  int latest = 1;              // kLatest: the newest `latest` versions
+  std::set<int64_t> versions;  // kSpecific
+  // "latest:N", "all" or "V1,V2,...": what ParseVersionPolicy reads.
+  std::string ToString() const;
+};
+// "latest" (= latest:1), "latest:N" (N >= 1), "all", or a comma-separated
+// list of versions >= 1; INVALID_ARGUMENT otherwise.
+absl::StatusOr<VersionPolicy> ParseVersionPolicy(absl::string_view text);
+
+// Label names: 1-64 characters of [A-Za-z0-9_.-] starting with a letter
+// (so that a label is never read as a version number).
+absl::Status ValidateLabel(absl::string_view label);
+
 class ModelRegistry {
  public:
   // What Open()/Refresh() found on disk.
@@ -45,16 +71,23 @@ class ModelRegistry {
     std::vector<absl::Status> failures;
   };
 
-  // Opens (creating if needed) the model directory and loads every version.
-  // Errors only when the directory itself is unusable.
+  // Opens (creating if needed) the model directory and loads the versions
+  // `policy` (and the labels) select. Errors only when the directory itself
+  // is unusable.
   static absl::StatusOr<std::unique_ptr<ModelRegistry>> Open(
-      std::string model_dir, LoadReport* report = nullptr);
+      std::string model_dir, LoadReport* report = nullptr,
+      VersionPolicy policy = VersionPolicy());
 
-  // One version; `version` 0 = the latest. NOT_FOUND naming the model (and
-  // version) when absent; INVALID_ARGUMENT for a bad name or version < 0.
+  // One version; `version` 0 = the latest served. NOT_FOUND naming the
+  // model (and version) when absent or not served; INVALID_ARGUMENT for a
+  // bad name or version < 0.
   absl::StatusOr<std::shared_ptr<const Artifact>> Get(absl::string_view name,
                                                       int64_t version) const;
-  // Every version of `name`, ascending. NOT_FOUND when it has none.
+  // The version labelled `label`. NOT_FOUND when the model has no such
+  // label; INVALID_ARGUMENT for a bad name or label.
+  absl::StatusOr<std::shared_ptr<const Artifact>> GetLabeled(
+      absl::string_view name, absl::string_view label) const;
+  // Every served version of `name`, ascending. NOT_FOUND when it has none.
   absl::StatusOr<std::vector<std::shared_ptr<const Artifact>>> GetAll(
       absl::string_view name) const;
 
@@ -63,20 +96,39 @@ class ModelRegistry {
   // the model is on disk and survives a restart.
   absl::StatusOr<int64_t> Publish(absl::string_view name, Artifact artifact);
 
-  // Deletes one version (or every version when `version` is 0) from disk and
-  // from the registry; returns the versions deleted, ascending. NOT_FOUND
-  // when absent. Versions on disk that failed to load can be deleted too.
+  // Deletes one version (or every version, and the labels, when `version`
+  // is 0) from disk and from the registry; returns the versions deleted,
+  // ascending. NOT_FOUND when absent; FAILED_PRECONDITION for one version
+  // that carries a label (move or remove the label first). Versions on disk
+  // that failed to load or are not served can be deleted too.
   // Snapshots handed out by Get() stay usable. Version numbers stay taken
   // (never reused).
   absl::StatusOr<std::vector<int64_t>> Delete(absl::string_view name,
                                               int64_t version);
 
-  // Every model with its versions (ascending), sorted by name.
+  // Every model with its served versions (ascending), sorted by name.
   std::vector<std::pair<std::string, std::vector<int64_t>>> List() const;
 
-  // Re-scans the directory: loads versions written by other processes and
-  // forgets versions whose files are gone. (Replicas sharing a directory.)
-  // Files that fail to load are reported again on every call (and skipped).
+  // Points `label` of model `name` at `version`, which must be on disk
+  // (NOT_FOUND otherwise), and serves that version. INVALID_ARGUMENT for a
+  // bad name, label or version.
+  absl::Status SetLabel(absl::string_view name, absl::string_view label,
+                        int64_t version);
+  // NOT_FOUND when the model has no such label.
+  absl::Status RemoveLabel(absl::string_view name, absl::string_view label);
+  // The labels of `name` (label -> version), as of the last Refresh.
+  std::map<std::string, int64_t> Labels(absl::string_view name) const;
+  // Versions of `name` on disk, served or not, ascending.
+  absl::StatusOr<std::vector<int64_t>> StoredVersions(
+      absl::string_view name) const;
+  const VersionPolicy& policy() const { return policy_; }
+
+  // Re-scans the directory: re-reads the labels, loads the versions the
+  // policy and the labels select that are not loaded yet (written by other
+  // processes, or newly selected) and forgets the others and those whose
+  // files are gone. (Replicas sharing a directory call it periodically.)
+  // A file that fails to load is reported once, and tried again only when
+  // it changes (size or modification time).
   absl::Status Refresh(LoadReport* report = nullptr);
 
   const ModelStore& store() const { return *store_; }
@@ -85,20 +137,49 @@ class ModelRegistry {
   using Models =
       std::map<std::string, std::map<int64_t, std::shared_ptr<const Artifact>>,
                std::less<>>;
+  using LabelMap =
+      std::map<std::string, std::map<std::string, int64_t, std::less<>>,
+               std::less<>>;
+  // What Get and GetLabeled read.
+  struct State {
+    Models models;
+    LabelMap labels;
+  };
 
-  explicit ModelRegistry(std::unique_ptr<ModelStore> store);
+  ModelRegistry(std::unique_ptr<ModelStore> store, VersionPolicy policy);
 
-  // The latest published copy of models_, as this thread last saw it; valid
-  // until this thread calls it again.
-  const Models& Snapshot() const;
-  // Makes the current models_ the published copy.
+  // The latest published copy of the state, as this thread last saw it;
+  // valid until this thread calls it again.
+  const State& Snapshot() const;
+  // Makes the current models_ and labels_ the published copy.
   void PublishSnapshotLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The versions of one model the policy and its labels select.
+  std::set<int64_t> Wanted(const std::vector<int64_t>& on_disk,
+                           const std::map<std::string, int64_t, std::less<>>&
+                               labels) const;
+  std::string LabelsPath(absl::string_view name) const;
+  // The labels file of `name` (empty when absent); a malformed line is
+  // reported in `failures` and skipped.
+  std::map<std::string, int64_t, std::less<>> ReadLabels(
+      absl::string_view name, std::vector<absl::Status>* failures) const;
+  absl::Status WriteLabels(
+      absl::string_view name,
+      const std::map<std::string, int64_t, std::less<>>& labels) const;
 
   std::unique_ptr<ModelStore> store_;
+  const VersionPolicy policy_;
   const uint64_t id_;  // unique per instance, for the per-thread copies
+  // Serializes Refresh and label writes (each is a read-modify-write of
+  // what is on disk). Taken before mu_, never while holding it.
+  absl::Mutex refresh_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // Files that failed to load: (name, version) -> (size, mtime in ns) when
+  // they failed; tried again only when that changes.
+  std::map<std::pair<std::string, int64_t>, std::pair<int64_t, int64_t>>
+      failed_ ABSL_GUARDED_BY(refresh_mu_);
   mutable absl::Mutex mu_;
   Models models_ ABSL_GUARDED_BY(mu_);
-  std::shared_ptr<const Models> snapshot_ ABSL_GUARDED_BY(mu_);
+  LabelMap labels_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const State> snapshot_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> generation_{0};
   // Versions deleted through this registry: a Refresh that loaded one of
   // them before the delete must not bring it back (numbers are never reused,

@@ -359,5 +359,154 @@ TEST_F(ModelRegistryTest, ConcurrentGetAndPublish) {
   EXPECT_EQ((*registry->Get("m", 0))->metadata().version, 9);
 }
 
+
+// ------------------------------------------------- version policy, labels
+
+TEST(VersionPolicyTest, ParsesEveryFormAndRefusesTheRest) {
+  EXPECT_EQ(ParseVersionPolicy("all")->kind, VersionPolicy::Kind::kAll);
+  EXPECT_EQ(ParseVersionPolicy("latest")->latest, 1);
+  EXPECT_EQ(ParseVersionPolicy("latest:3")->latest, 3);
+  EXPECT_EQ(ParseVersionPolicy("latest:3")->ToString(), "latest:3");
+  EXPECT_THAT(ParseVersionPolicy("4, 2")->versions, ElementsAre(2, 4));
+  EXPECT_EQ(ParseVersionPolicy("4,2")->ToString(), "2,4");
+  for (const char* bad : {"latest:0", "latest:x", "", "0", "1,,2", "newest"}) {
+    auto p = ParseVersionPolicy(bad);
+    ASSERT_FALSE(p.ok()) << bad;
+    EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(p.status().message()),
+                HasSubstr(absl::StrCat("version policy '", bad, "'")));
+  }
+  EXPECT_TRUE(ValidateLabel("stable").ok());
+  EXPECT_TRUE(ValidateLabel("canary-2.b_c").ok());
+  for (const char* bad : {"", "3", "2stable", "a/b", "a b", "..",
+                          "x123456789012345678901234567890123456789012345678"
+                          "9012345678901234"}) {
+    EXPECT_EQ(ValidateLabel(bad).code(), absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+}
+
+TEST_F(ModelRegistryTest, LatestPolicyServesTheNewestAndFallsBackOnDelete) {
+  auto registry =
+      *ModelRegistry::Open(root_.string(), nullptr, *ParseVersionPolicy("latest:1"));
+  ASSERT_EQ(*registry->Publish("m", SmallArtifact(2)), 1);
+  ASSERT_EQ(*registry->Publish("m", SmallArtifact(3)), 2);
+  // Version 1 stays on disk but is no longer served.
+  EXPECT_THAT(registry->List(), ElementsAre(Pair("m", ElementsAre(2))));
+  EXPECT_EQ(registry->Get("m", 1).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(*registry->StoredVersions("m"), ElementsAre(1, 2));
+  // Deleting the newest serves the one before it again.
+  ASSERT_TRUE(registry->Delete("m", 2).ok());
+  EXPECT_THAT(registry->List(), ElementsAre(Pair("m", ElementsAre(1))));
+  EXPECT_NEAR(PredictAt10(**registry->Get("m", 0)), 21, 1e-6);
+
+  auto two = *ModelRegistry::Open(root_.string(), nullptr,
+                                  *ParseVersionPolicy("latest:2"));
+  ASSERT_EQ(*two->Publish("m", SmallArtifact(4)), 3);
+  ASSERT_EQ(*two->Publish("m", SmallArtifact(5)), 4);
+  EXPECT_THAT(two->List(), ElementsAre(Pair("m", ElementsAre(3, 4))));
+  auto specific = *ModelRegistry::Open(root_.string(), nullptr,
+                                       *ParseVersionPolicy("1,3,9"));
+  EXPECT_THAT(specific->List(), ElementsAre(Pair("m", ElementsAre(1, 3))));
+}
+
+TEST_F(ModelRegistryTest, LabelsPinVersionsAndAreSharedThroughTheDirectory) {
+  const VersionPolicy latest = *ParseVersionPolicy("latest:1");
+  auto a = *ModelRegistry::Open(root_.string(), nullptr, latest);
+  auto b = *ModelRegistry::Open(root_.string(), nullptr, latest);
+  ASSERT_EQ(*a->Publish("m", SmallArtifact(2)), 1);
+  ASSERT_TRUE(a->SetLabel("m", "stable", 1).ok());
+  ASSERT_EQ(*a->Publish("m", SmallArtifact(3)), 2);
+  // The labelled version stays served next to the latest.
+  EXPECT_THAT(a->List(), ElementsAre(Pair("m", ElementsAre(1, 2))));
+  EXPECT_NEAR(PredictAt10(**a->GetLabeled("m", "stable")), 21, 1e-6);
+  EXPECT_THAT(a->Labels("m"), ElementsAre(Pair("stable", 1)));
+  std::string file = *ReadFile((root_ / "m" / "labels").string());
+  EXPECT_EQ(file, "stable=1\n");
+
+  // Another replica sees the label and both versions after a refresh.
+  EXPECT_EQ(b->GetLabeled("m", "stable").status().code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(b->Refresh().ok());
+  EXPECT_NEAR(PredictAt10(**b->GetLabeled("m", "stable")), 21, 1e-6);
+  EXPECT_EQ((*b->Get("m", 0))->metadata().version, 2);
+
+  // A labelled version cannot be deleted; moving the label frees it.
+  auto refused = a->Delete("m", 1);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("carries label 'stable'"));
+  ASSERT_TRUE(a->SetLabel("m", "stable", 2).ok());
+  ASSERT_TRUE(a->SetLabel("m", "canary", 2).ok());
+  EXPECT_THAT(a->List(), ElementsAre(Pair("m", ElementsAre(2))));
+  EXPECT_THAT(a->Labels("m"), ElementsAre(Pair("canary", 2), Pair("stable", 2)));
+  ASSERT_TRUE(a->RemoveLabel("m", "canary").ok());
+  EXPECT_EQ(a->RemoveLabel("m", "canary").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(a->GetLabeled("m", "canary").status().code(),
+            absl::StatusCode::kNotFound);
+
+  // Errors.
+  EXPECT_EQ(a->SetLabel("m", "stable", 9).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(a->SetLabel("nope", "stable", 1).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(a->SetLabel("m", "7", 1).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(a->SetLabel("m", "stable", 0).code(),
+            absl::StatusCode::kInvalidArgument);
+
+  // Deleting the whole model deletes its labels.
+  ASSERT_TRUE(a->Delete("m", 0).ok());
+  EXPECT_FALSE(std::filesystem::exists(root_ / "m" / "labels"));
+  EXPECT_THAT(a->Labels("m"), IsEmpty());
+}
+
+TEST_F(ModelRegistryTest, ABrokenFileIsReportedOnceAndRetriedWhenItChanges) {
+  auto registry = OpenRegistry();
+  ASSERT_EQ(*registry->Publish("m", SmallArtifact(2)), 1);
+  const std::string good = *ReadFile(registry->store().ArtifactPath("m", 1));
+  // Another process writes version 2, corrupted; and a labels file with a
+  // bad line.
+  std::filesystem::create_directories(root_ / "m" / "2");
+  ASSERT_TRUE(WriteFileAtomically(registry->store().ArtifactPath("m", 2),
+                                  good.substr(0, good.size() / 2))
+                  .ok());
+  ASSERT_TRUE(
+      WriteFileAtomically((root_ / "m" / "labels").string(), "ok=1\nbad\n")
+          .ok());
+  ModelRegistry::LoadReport report;
+  ASSERT_TRUE(registry->Refresh(&report).ok());
+  ASSERT_EQ(report.failures.size(), 2u);
+  EXPECT_THAT(report.failures[0].ToString(), HasSubstr("labels:2"));
+  EXPECT_EQ(report.failures[1].code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(registry->Labels("m"), ElementsAre(Pair("ok", 1)));
+  // Unchanged: not tried (nor reported) again; the labels line is.
+  ASSERT_TRUE(registry->Refresh(&report).ok());
+  ASSERT_EQ(report.failures.size(), 1u);
+  EXPECT_THAT(report.failures[0].ToString(), HasSubstr("labels:2"));
+  EXPECT_THAT(registry->List(), ElementsAre(Pair("m", ElementsAre(1))));
+  // Rewritten whole: loaded.
+  ASSERT_TRUE(
+      WriteFileAtomically(registry->store().ArtifactPath("m", 2), good).ok());
+  ASSERT_TRUE(registry->Refresh(&report).ok());
+  EXPECT_EQ(report.loaded, 1);
+  EXPECT_THAT(registry->List(), ElementsAre(Pair("m", ElementsAre(1, 2))));
+}
+
+// A half-written artifact (the temporary file of a save in progress) is
+// never loaded.
+TEST_F(ModelRegistryTest, AHalfWrittenVersionIsNeverLoaded) {
+  auto registry = OpenRegistry();
+  ASSERT_EQ(*registry->Publish("m", SmallArtifact(2)), 1);
+  std::filesystem::create_directories(root_ / "m" / "2");
+  ASSERT_TRUE(WriteFileAtomically((root_ / "m" / "2" / "model.msm.tmp").string(),
+                                  "partial")
+                  .ok());
+  ModelRegistry::LoadReport report;
+  ASSERT_TRUE(registry->Refresh(&report).ok());
+  EXPECT_EQ(report.loaded, 0);
+  EXPECT_THAT(report.failures, IsEmpty());
+  EXPECT_THAT(registry->List(), ElementsAre(Pair("m", ElementsAre(1))));
+}
+
 }  // namespace
 }  // namespace modelserver
