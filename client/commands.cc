@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/csv_records.h"
 #include "client/output.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 
 namespace modelserver::client {
 namespace {
@@ -250,11 +252,12 @@ int Watch(Context& c, const std::string& job_id) {
   return FollowJob(c, reader.get(), /*detach=*/false, &detached);
 }
 
-int Evaluate(Context& c, const std::string& name, int64_t version,
+int Evaluate(Context& c, const std::string& name, const VersionRef& version,
              const DataFlags& data) {
   v1::EvaluateRequest request;
   request.set_name(name);
-  request.set_version(version);
+  request.set_version(version.version);
+  request.set_version_label(version.label);
   bool usage = false;
   absl::StatusOr<v1::Dataset> dataset = DatasetFromFile(c, data, &usage);
   if (!dataset.ok()) {
@@ -269,7 +272,7 @@ int Evaluate(Context& c, const std::string& name, int64_t version,
   return kOk;
 }
 
-int Predict(Context& c, const std::string& name, int64_t version,
+int Predict(Context& c, const std::string& name, const VersionRef& version,
             const std::string& path, const std::string& output) {
   absl::StatusOr<std::string> text = ReadFile(path);
   if (!text.ok()) return Fail(c, text.status());
@@ -291,7 +294,12 @@ int Predict(Context& c, const std::string& name, int64_t version,
   for (const auto& [begin, end] : batches) {
     v1::PredictRequest request;
     request.set_name(name);
-    request.set_version(all.version() > 0 ? all.version() : version);
+    if (all.version() > 0) {
+      request.set_version(all.version());
+    } else {
+      request.set_version(version.version);
+      request.set_version_label(version.label);
+    }
     request.set_csv(BatchText(*records, begin, end));
     grpc::ClientContext ctx;
     v1::PredictResponse response;
@@ -388,6 +396,54 @@ int Delete(Context& c, const std::string& name, int64_t version) {
     *c.out << "\n";
   }
   return kOk;
+}
+
+int SetLabel(Context& c, const std::string& name, const std::string& label,
+             int64_t version) {
+  v1::SetLabelRequest request;
+  request.set_name(name);
+  request.set_label(label);
+  request.set_version(version);
+  grpc::ClientContext ctx;
+  v1::ModelInfo response;
+  const grpc::Status status = c.stub->SetLabel(&ctx, request, &response);
+  if (!status.ok()) return Fail(c, status);
+  *c.out << (c.json ? ProtoJson(response) + "\n" : ModelText(response));
+  return kOk;
+}
+
+int RemoveLabel(Context& c, const std::string& name, const std::string& label) {
+  v1::RemoveLabelRequest request;
+  request.set_name(name);
+  request.set_label(label);
+  grpc::ClientContext ctx;
+  v1::ModelInfo response;
+  const grpc::Status status = c.stub->RemoveLabel(&ctx, request, &response);
+  if (!status.ok()) return Fail(c, status);
+  *c.out << (c.json ? ProtoJson(response) + "\n" : ModelText(response));
+  return kOk;
+}
+
+int Health(Context& c, const std::string& service) {
+  auto stub = grpc::health::v1::Health::NewStub(c.channel);
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status = stub->Check(&ctx, request, &response);
+  if (!status.ok()) return Fail(c, status);
+  const std::string state =
+      grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
+          response.status());
+  if (c.json) {
+    *c.out << ProtoJson(response) << "\n";
+  } else {
+    *c.out << state << "\n";
+  }
+  return response.status() == grpc::health::v1::HealthCheckResponse::SERVING
+             ? kOk
+             : 1;
 }
 
 int Jobs(Context& c) {

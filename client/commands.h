@@ -21,6 +21,7 @@ namespace modelserver::client {
 
 struct Context {
   std::unique_ptr<v1::ModelService::Stub> stub;
+  std::shared_ptr<grpc::Channel> channel;  // the stub's
   bool json = false;
   bool progress = false;  // redraw progress lines on `err` (a terminal)
   std::ostream* out = nullptr;
@@ -43,10 +44,23 @@ struct DataFlags {
 
 int Train(Context& c, const std::string& name, const DataFlags& data,
           const TrainFlags& flags, bool detach);
-int Evaluate(Context& c, const std::string& name, int64_t version,
+// Which version a command addresses: `label` when set, else `version`
+// (0 = latest).
+struct VersionRef {
+  int64_t version = 0;
+  std::string label;
+};
+
+int Evaluate(Context& c, const std::string& name, const VersionRef& version,
              const DataFlags& data);
-int Predict(Context& c, const std::string& name, int64_t version,
+int Predict(Context& c, const std::string& name, const VersionRef& version,
             const std::string& path, const std::string& output);
+int SetLabel(Context& c, const std::string& name, const std::string& label,
+             int64_t version);
+int RemoveLabel(Context& c, const std::string& name, const std::string& label);
+// grpc.health.v1 Check of `service` ("" = the whole server): exit 0 and
+// "SERVING" when serving, 1 otherwise (the status or the error printed).
+int Health(Context& c, const std::string& service);
 int List(Context& c);
 int Get(Context& c, const std::string& name, int64_t version);
 int Delete(Context& c, const std::string& name, int64_t version);

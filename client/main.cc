@@ -106,13 +106,18 @@ int Main(int argc, char** argv) {
   CLI::App* evaluate =
       app.add_subcommand("evaluate", "score a model on labelled data");
   evaluate->add_option("--name", name, "model name")->required();
+  std::string label;
   evaluate->add_option("--version", version, "version (default: latest)");
+  evaluate->add_option("--label", label,
+                       "the version with this label (instead of --version)");
   evaluate->add_option("--data", data, "labelled CSV file")->required();
   evaluate->add_option("--type", types, "column type override (repeatable)");
 
   CLI::App* predict = app.add_subcommand("predict", "predict rows of a CSV");
   predict->add_option("--name", name, "model name")->required();
   predict->add_option("--version", version, "version (default: latest)");
+  predict->add_option("--label", label,
+                      "the version with this label (instead of --version)");
   predict->add_option("--data", data, "CSV file of raw rows")->required();
   predict->add_option("--output", output,
                       "write the input CSV with prediction columns appended");
@@ -124,6 +129,19 @@ int Main(int argc, char** argv) {
   CLI::App* del = app.add_subcommand("delete", "delete a model or a version");
   del->add_option("name", name, "model name")->required();
   del->add_option("--version", version, "only this version (default: all)");
+  CLI::App* set_label = app.add_subcommand(
+      "label", "point a label (stable, canary, ...) at a version");
+  set_label->add_option("name", name, "model name")->required();
+  set_label->add_option("label", label, "label")->required();
+  set_label->add_option("version", version, "version")->required();
+  CLI::App* unlabel = app.add_subcommand("unlabel", "remove a label");
+  unlabel->add_option("name", name, "model name")->required();
+  unlabel->add_option("label", label, "label")->required();
+  std::string service;
+  CLI::App* health = app.add_subcommand(
+      "health", "gRPC health check: exit 0 if SERVING, 1 otherwise");
+  health->add_option("--service", service,
+                     "service to check (default: the whole server)");
   CLI::App* jobs = app.add_subcommand("jobs", "list training jobs");
   CLI::App* watch = app.add_subcommand("watch", "follow a training job");
   watch->add_option("job", job_id, "job id")->required();
@@ -149,15 +167,20 @@ int Main(int argc, char** argv) {
   tf.seed = seed.get();
 
   Context c;
-  c.stub = v1::ModelService::NewStub(Connect(server));
+  c.channel = Connect(server);
+  c.stub = v1::ModelService::NewStub(c.channel);
   c.json = json;
   c.progress = !no_progress && isatty(STDERR_FILENO) == 1;
   c.out = &std::cout;
   c.err = &std::cerr;
   const DataFlags data_flags{data, types};
   if (*train) return Train(c, name, data_flags, tf, detach);
-  if (*evaluate) return Evaluate(c, name, version, data_flags);
-  if (*predict) return Predict(c, name, version, data, output);
+  const VersionRef ref{version, label};
+  if (*evaluate) return Evaluate(c, name, ref, data_flags);
+  if (*predict) return Predict(c, name, ref, data, output);
+  if (*set_label) return SetLabel(c, name, label, version);
+  if (*unlabel) return RemoveLabel(c, name, label);
+  if (*health) return Health(c, service);
   if (*list) return List(c);
   if (*get) return Get(c, name, version);
   if (*del) return Delete(c, name, version);

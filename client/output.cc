@@ -402,6 +402,20 @@ std::string ModelText(const v1::ModelInfo& info) {
   absl::StrAppend(&out, FormatTable({"version", "kind", "optimizer", "rows",
                                      "created", "validation"},
                                     rows));
+  if (!info.labels().empty()) {
+    // Sorted by label (the map's order is unspecified).
+    std::map<std::string, int64_t> labels(info.labels().begin(),
+                                          info.labels().end());
+    std::vector<std::string> parts;
+    for (const auto& [label, version] : labels) {
+      parts.push_back(absl::StrCat(label, "=", version));
+    }
+    absl::StrAppend(&out, "labels: ", absl::StrJoin(parts, ", "), "\n");
+  }
+  if (info.stored_versions_size() > info.versions_size()) {
+    absl::StrAppend(&out, "stored (not all served): ",
+                    absl::StrJoin(info.stored_versions(), ", "), "\n");
+  }
   if (info.versions_size() == 0) return out;
   const v1::VersionInfo& last = info.versions(info.versions_size() - 1);
   absl::StrAppend(&out, "\nversion ", last.version(), ": target ",

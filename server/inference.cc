@@ -483,8 +483,8 @@ absl::StatusOr<int64_t> ParseVersion(absl::string_view field,
       version.find_first_not_of("0123456789") != absl::string_view::npos) {
     return absl::InvalidArgumentError(absl::StrCat(
         field, ": '", version,
-        "' is not a version; expected a number >= 1, or empty for the "
-        "latest"));
+        "' is not a version; expected a number >= 1, a label (starting "
+        "with a letter), or empty for the latest"));
   }
   return v;
 }

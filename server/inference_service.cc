@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/artifact/model_store.h"
+#include "core/registry/model_registry.h"
 #include "core/util/status_macros.h"
 #include "server/status_util.h"
 
@@ -47,6 +48,10 @@ bool OipHandler::ServerReady() const {
 absl::StatusOr<std::shared_ptr<const Artifact>> OipHandler::Find(
     const std::string& name, const std::string& version) const {
   RETURN_IF_ERROR(CheckModelName("model name", name));
+  // A version that is not a number is a label ("stable").
+  if (!version.empty() && ValidateLabel(version).ok()) {
+    return registry_->GetLabeled(name, version);
+  }
   ASSIGN_OR_RETURN(const int64_t v, oip::ParseVersion("model version", version));
   return registry_->Get(name, v);
 }
@@ -134,8 +139,10 @@ absl::Status OipHandler::ModelInfer(
     const inference::ModelInferRequest& request,
     inference::ModelInferResponse* response) const {
   RETURN_IF_ERROR(CheckModelName("model_name", request.model_name()));
-  RETURN_IF_ERROR(
-      oip::ParseVersion("model_version", request.model_version()).status());
+  if (!ValidateLabel(request.model_version()).ok()) {
+    RETURN_IF_ERROR(
+        oip::ParseVersion("model_version", request.model_version()).status());
+  }
   ASSIGN_OR_RETURN(std::vector<oip::Tensor> inputs,
                    oip::DecodeInputs(request));
   std::vector<std::string> requested;

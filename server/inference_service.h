@@ -8,7 +8,8 @@
 //                         API (every method is short and never blocks);
 //                         ModelInfer's messages on one arena.
 //
-// Versions are decimal strings ("" = the latest). Errors: INVALID_ARGUMENT
+// Versions are decimal strings ("" = the latest) or labels ("stable": a
+// string that starts with a letter). Errors: INVALID_ARGUMENT
 // for a malformed name or version and for tensors the model cannot take
 // (naming the tensor), NOT_FOUND for an unknown model or version.
 // ModelReady answers ready=false (OK) for a model or version that is not

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/log.h"
@@ -66,6 +67,20 @@ int Main(int argc, char** argv) {
   app.add_option("--model-dir", options.model_dir,
                  "model directory (created if needed)")
       ->capture_default_str();
+  double poll_seconds = 5;
+  app.add_option("--poll-interval", poll_seconds,
+                 "seconds between re-scans of the model directory for "
+                 "versions and labels written by other replicas (0 = never)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 86400.0));
+  app.add_option("--serve-versions", options.serve_versions,
+                 "versions served: latest:N (the newest N), all, or V1,V2,... "
+                 "(labelled versions always are; the others stay on disk)")
+      ->capture_default_str()
+      ->check([](const std::string& text) -> std::string {
+        absl::StatusOr<VersionPolicy> policy = ParseVersionPolicy(text);
+        return policy.ok() ? "" : std::string(policy.status().message());
+      });
   app.add_option("--data-dir", options.data_dir,
                  "folder that Dataset.path is relative to (default: none, "
                  "path sources are refused)");
@@ -95,6 +110,16 @@ int Main(int argc, char** argv) {
                  "largest UploadDataset upload, in bytes")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  // Every flag can also come from the environment: --foo-bar from
+  // MODELSERVER_FOO_BAR (the command line wins).
+  for (CLI::Option* option : app.get_options()) {
+    if (option->get_lnames().empty()) continue;
+    const std::string name = option->get_lnames().front();
+    if (name == "help") continue;
+    std::string env = "MODELSERVER_" + name;
+    for (char& c : env) c = c == '-' ? '_' : absl::ascii_toupper(c);
+    option->envname(env);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -104,6 +129,7 @@ int Main(int argc, char** argv) {
   SetLogLevel(*ParseLogLevel(log_level));
   options.keepalive_time = absl::Seconds(keepalive_seconds);
   options.drain = absl::Seconds(drain_seconds);
+  options.poll_interval = absl::Seconds(poll_seconds);
   // Debian's Abseil is built without NDEBUG, which leaves absl::Mutex's
   // deadlock detection on: every lock, gRPC's included, updates a global
   // lock graph (about 3% of the server's CPU under Predict load, measured
@@ -145,6 +171,7 @@ int Main(int argc, char** argv) {
        {"model_dir", options.model_dir},
        {"models", models},
        {"versions", static_cast<int64_t>(report.loaded)},
+       {"serve_versions", s->registry().policy().ToString()},
        {"versions_not_loaded", static_cast<int64_t>(report.failures.size())},
        {"grpc_version", grpc::Version()}});
 

@@ -37,7 +37,7 @@ constexpr std::array<const char*, kNumRpcs> kRpcNames = {
     "ListJobs",   "CancelJob",     "Evaluate",   "Predict",
     "ListModels", "GetModel",      "DeleteModel", "ServerLive",
     "ServerReady", "ModelReady",   "ServerMetadata", "ModelMetadata",
-    "ModelInfer"};
+    "ModelInfer",  "SetLabel",     "RemoveLabel"};
 
 constexpr std::array<const char*, kNumHttpHandlers> kHttpHandlerNames = {
     "ServerLive",    "ServerReady", "ModelReady", "ServerMetadata",
@@ -446,14 +446,14 @@ std::vector<MetricFamily> Metrics::Collect() const {
       if (job.state != JobState::kRunning) continue;
       ++running;
       epoch.metric.push_back(
-          GaugeOf(job.epoch, {{"job", job.id}, {"model", job.name}}));
+          GaugeOf(job.epoch, {{"job_id", job.id}, {"model", job.name}}));
       if (job.epoch > 0) {
         loss.metric.push_back(GaugeOf(
             job.train_loss,
-            {{"job", job.id}, {"model", job.name}, {"split", "train"}}));
+            {{"job_id", job.id}, {"model", job.name}, {"split", "train"}}));
         loss.metric.push_back(GaugeOf(
             job.validation_loss,
-            {{"job", job.id}, {"model", job.name}, {"split", "validation"}}));
+            {{"job_id", job.id}, {"model", job.name}, {"split", "validation"}}));
       }
     }
   }

@@ -26,7 +26,8 @@
 //   modelserver_training_jobs_finished_total{state}         counter
 //   modelserver_training_job_duration_seconds               histogram
 //   modelserver_training_rows_ingested_total                counter
-//   modelserver_training_job_epoch{job,model}, _loss{job,model,split} gauges
+//   modelserver_training_job_epoch{job_id,model}, _loss{job_id,model,split}
+//   gauges ("job_id", not "job": Prometheus owns the "job" label)
 //   process_* (start time, CPU, resident/virtual memory, fds), and
 //   modelserver_build_info{version,revision,compiler,grpc_version} 1.
 //
@@ -90,8 +91,11 @@ enum class Rpc : int {
   kServerMetadata,
   kModelMetadata,
   kModelInfer,
+  // ModelService, added later (the order above is the label order).
+  kSetLabel,
+  kRemoveLabel,
 };
-inline constexpr int kNumRpcs = 17;
+inline constexpr int kNumRpcs = 19;
 const char* RpcName(Rpc rpc);
 
 // The REST (HTTP/JSON) handlers that are counted; HttpHandlerName() gives

@@ -253,8 +253,8 @@ grpc::Status ModelServiceImpl::Evaluate(grpc::ServerContext* /*context*/,
         if (valid.ok()) valid = data_->Check(request->data());
         if (!valid.ok()) return ToGrpcStatus(valid);
 
-        absl::StatusOr<std::shared_ptr<const Artifact>> artifact =
-            registry_->Get(request->name(), request->version());
+        absl::StatusOr<std::shared_ptr<const Artifact>> artifact = Resolve(
+            request->name(), request->version(), request->version_label());
         if (!artifact.ok()) return ToGrpcStatus(artifact.status());
         absl::StatusOr<Table> table =
             data_->Load(request->data(), SchemaTypesWithTarget(**artifact));
@@ -303,7 +303,7 @@ grpc::Status ModelServiceImpl::DoPredict(const v1::PredictRequest& request,
   if (!valid.ok()) return scope.Finish(ToGrpcStatus(valid), request.name());
 
   absl::StatusOr<std::shared_ptr<const Artifact>> artifact =
-      registry_->Get(request.name(), request.version());
+      Resolve(request.name(), request.version(), request.version_label());
   if (!artifact.ok()) {
     return scope.Finish(ToGrpcStatus(artifact.status()), request.name());
   }
@@ -368,6 +368,41 @@ grpc::Status ModelServiceImpl::ListModels(
   });
 }
 
+absl::StatusOr<std::shared_ptr<const Artifact>> ModelServiceImpl::Resolve(
+    const std::string& name, int64_t version, const std::string& label) {
+  if (label.empty()) return registry_->Get(name, version);
+  if (version != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "version ", version, " and version_label '", label,
+        "': set one or the other"));
+  }
+  return registry_->GetLabeled(name, label);
+}
+
+absl::Status ModelServiceImpl::FillModelInfo(const std::string& name,
+                                             v1::ModelInfo* info) {
+  info->set_name(name);
+  ASSIGN_OR_RETURN(std::vector<int64_t> stored,
+                   registry_->StoredVersions(name));
+  absl::StatusOr<std::vector<std::shared_ptr<const Artifact>>> all =
+      registry_->GetAll(name);
+  // A model whose versions are on disk but none served (a specific version
+  // policy) is still found.
+  if (!all.ok() && !(absl::IsNotFound(all.status()) && !stored.empty())) {
+    return all.status();
+  }
+  if (all.ok()) {
+    for (const auto& artifact : *all) {
+      *info->add_versions() = VersionInfoToProto(*artifact);
+    }
+  }
+  for (int64_t v : stored) info->add_stored_versions(v);
+  for (const auto& [label, version] : registry_->Labels(name)) {
+    (*info->mutable_labels())[label] = version;
+  }
+  return absl::OkStatus();
+}
+
 grpc::Status ModelServiceImpl::GetModel(grpc::ServerContext* /*context*/,
                                         const v1::GetModelRequest* request,
                                         v1::ModelInfo* response) {
@@ -377,22 +412,49 @@ grpc::Status ModelServiceImpl::GetModel(grpc::ServerContext* /*context*/,
         if (valid.ok())
           valid = CheckVersion(request->version(), "every version");
         if (!valid.ok()) return ToGrpcStatus(valid);
-        response->set_name(request->name());
         if (request->version() == 0) {
-          absl::StatusOr<std::vector<std::shared_ptr<const Artifact>>> all =
-              registry_->GetAll(request->name());
-          if (!all.ok()) return ToGrpcStatus(all.status());
-          for (const auto& artifact : *all) {
-            *response->add_versions() = VersionInfoToProto(*artifact);
-          }
-          return grpc::Status::OK;
+          return ToGrpcStatus(FillModelInfo(request->name(), response));
         }
         absl::StatusOr<std::shared_ptr<const Artifact>> artifact =
             registry_->Get(request->name(), request->version());
         if (!artifact.ok()) return ToGrpcStatus(artifact.status());
+        response->set_name(request->name());
         *response->add_versions() = VersionInfoToProto(**artifact);
+        for (const auto& [label, version] : registry_->Labels(request->name())) {
+          (*response->mutable_labels())[label] = version;
+        }
         return grpc::Status::OK;
       });
+}
+
+grpc::Status ModelServiceImpl::SetLabel(grpc::ServerContext* /*context*/,
+                                        const v1::SetLabelRequest* request,
+                                        v1::ModelInfo* response) {
+  return Counted(metrics_, Rpc::kSetLabel, request->name(),
+                 [&]() -> grpc::Status {
+                   absl::Status s = CheckName(request->name());
+                   if (s.ok()) {
+                     s = registry_->SetLabel(request->name(), request->label(),
+                                             request->version());
+                   }
+                   if (s.ok()) s = FillModelInfo(request->name(), response);
+                   return ToGrpcStatus(s);
+                 });
+}
+
+grpc::Status ModelServiceImpl::RemoveLabel(grpc::ServerContext* /*context*/,
+                                           const v1::RemoveLabelRequest* request,
+                                           v1::ModelInfo* response) {
+  return Counted(metrics_, Rpc::kRemoveLabel, request->name(),
+                 [&]() -> grpc::Status {
+                   absl::Status s = CheckName(request->name());
+                   if (s.ok()) {
+                     s = registry_->RemoveLabel(request->name(),
+                                                request->label());
+                   }
+                   if (s.ok()) s = FillModelInfo(request->name(), response);
+                   return ToGrpcStatus(s);
+                 });
 }
 
 grpc::Status ModelServiceImpl::DeleteModel(

@@ -84,12 +84,25 @@ class ModelServiceImpl final
   grpc::Status DeleteModel(grpc::ServerContext* context,
                            const v1::DeleteModelRequest* request,
                            v1::DeleteModelResponse* response) override;
+  grpc::Status SetLabel(grpc::ServerContext* context,
+                        const v1::SetLabelRequest* request,
+                        v1::ModelInfo* response) override;
+  grpc::Status RemoveLabel(grpc::ServerContext* context,
+                           const v1::RemoveLabelRequest* request,
+                           v1::ModelInfo* response) override;
 
   // How long one wait for job events lasts before the stream checks whether
   // the client is still there. Default 250 ms.
   static constexpr absl::Duration kEventPoll = absl::Milliseconds(250);
 
  private:
+  // The version a request names: `label` when set (then `version` must be
+  // 0), else `version` (0 = latest).
+  absl::StatusOr<std::shared_ptr<const Artifact>> Resolve(
+      const std::string& name, int64_t version, const std::string& label);
+  // GetModel's answer for every served version of `name`, with the labels
+  // and the stored versions.
+  absl::Status FillModelInfo(const std::string& name, v1::ModelInfo* info);
   // Writes the events of job `job_id` from the first one until the job
   // ends; returns the job's final status (or CANCELLED if the client left).
   grpc::Status StreamJob(grpc::ServerContext* context,

@@ -43,8 +43,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
     server->metrics_ = std::make_shared<Metrics>(nullptr, nullptr);
     metrics = server->metrics_.get();
   }
+  if (options.poll_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("poll interval must be >= 0");
+  }
+  ASSIGN_OR_RETURN(VersionPolicy policy,
+                   ParseVersionPolicy(options.serve_versions));
   ASSIGN_OR_RETURN(server->registry_,
-                   ModelRegistry::Open(options.model_dir, &server->report_));
+                   ModelRegistry::Open(options.model_dir, &server->report_,
+                                       std::move(policy)));
   for (const absl::Status& failure : server->report_.failures) {
     Log(LogLevel::kWarning, "skipped a model version that cannot be loaded",
         {{"error", failure.ToString()}});
@@ -154,6 +160,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
     health->SetServingStatus(service, true);
   }
   server->ready_.store(true, std::memory_order_release);
+  if (options.poll_interval > absl::ZeroDuration()) {
+    Server* s = server.get();
+    s->poller_ = std::thread([s] { s->Poll(); });
+  }
   return server;
 }
 
@@ -169,8 +179,36 @@ void Server::Wait() {
   if (grpc_server_ != nullptr) grpc_server_->Wait();
 }
 
+void Server::Poll() {
+  while (!stop_polling_.WaitForNotificationWithTimeout(options_.poll_interval)) {
+    ModelRegistry::LoadReport report;
+    absl::Status s = registry_->Refresh(&report);
+    if (!s.ok()) {
+      Log(LogLevel::kWarning, "cannot re-scan the model directory",
+          {{"error", s.ToString()}});
+      continue;
+    }
+    for (const absl::Status& failure : report.failures) {
+      Log(LogLevel::kWarning, "skipped a model version that cannot be loaded",
+          {{"error", failure.ToString()}});
+    }
+    if (metrics_ != nullptr) {
+      metrics_->AddModelLoadFailures(
+          static_cast<int64_t>(report.failures.size()));
+    }
+    if (report.loaded > 0 || report.removed > 0) {
+      Log(LogLevel::kInfo, "model directory re-scanned",
+          {{"loaded", report.loaded}, {"unloaded", report.removed}});
+    }
+  }
+}
+
 void Server::Shutdown(absl::Duration grace) {
   std::call_once(shutdown_once_, [this, grace] {
+    if (poller_.joinable()) {
+      stop_polling_.Notify();
+      poller_.join();
+    }
     ready_.store(false, std::memory_order_release);
     if (grpc_server_ != nullptr) {
       // Every service NOT_SERVING, and no later change.

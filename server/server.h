@@ -19,8 +19,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "core/jobs/job_manager.h"
 #include "core/registry/model_registry.h"
@@ -52,6 +54,12 @@ struct ServerOptions {
   // while every endpoint still serves, before the listeners close (lets a
   // load balancer take the replica out first).
   absl::Duration drain = absl::ZeroDuration();
+  // How often the model directory is re-scanned for versions and labels
+  // written by other replicas (zero = never).
+  absl::Duration poll_interval = absl::Seconds(5);
+  // Which versions are served: "latest:N", "all" or "V1,V2" (labelled
+  // versions always are); see core/registry/model_registry.h.
+  std::string serve_versions = "latest:1";
   // The model directory (created if needed).
   std::string model_dir = "./var/models";
   // Folder that Dataset.path is relative to; empty = path sources disabled.
@@ -104,6 +112,8 @@ class Server {
 
  private:
   Server() = default;
+  // The poller thread's loop: Refresh, log and count what it found.
+  void Poll();
 
   ServerOptions options_;
   ModelRegistry::LoadReport report_;
@@ -123,6 +133,9 @@ class Server {
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<prometheus::Exposer> exposer_;
+  // Re-scans the model directory every options_.poll_interval.
+  absl::Notification stop_polling_;
+  std::thread poller_;
   int port_ = 0;
   std::string address_;
   int metrics_port_ = 0;

@@ -451,7 +451,20 @@ absl::Status ModelRegistry::Refresh(LoadReport* report) {
   ASSIGN_OR_RETURN(std::vector<std::string> names, store_->ListModels());
   for (const std::string& name : names) {
     ASSIGN_OR_RETURN(std::vector<int64_t> versions, store_->ListVersions(name));
-    auto model_labels = ReadLabels(name, &local.failures);
+    std::vector<absl::Status> label_failures;
+    auto model_labels = ReadLabels(name, &label_failures);
+    if (label_failures.empty()) {
+      labels_failed_.erase(name);
+    } else {
+      const std::pair<int64_t, int64_t> stamp = Stamp(LabelsPath(name));
+      auto [it, inserted] = labels_failed_.try_emplace(name, stamp);
+      if (inserted || it->second != stamp) {
+        it->second = stamp;
+        for (absl::Status& f : label_failures) {
+          local.failures.push_back(std::move(f));
+        }
+      }
+    }
     for (int64_t v : Wanted(versions, model_labels)) {
       const std::pair<std::string, int64_t> key{name, v};
       wanted.insert(key);

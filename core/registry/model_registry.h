@@ -127,8 +127,9 @@ class ModelRegistry {
   // policy and the labels select that are not loaded yet (written by other
   // processes, or newly selected) and forgets the others and those whose
   // files are gone. (Replicas sharing a directory call it periodically.)
-  // A file that fails to load is reported once, and tried again only when
-  // it changes (size or modification time).
+  // A file that fails to load (or a labels file with a malformed line) is
+  // reported once, and tried again only when it changes (size or
+  // modification time).
   absl::Status Refresh(LoadReport* report = nullptr);
 
   const ModelStore& store() const { return *store_; }
@@ -176,6 +177,9 @@ class ModelRegistry {
   // they failed; tried again only when that changes.
   std::map<std::pair<std::string, int64_t>, std::pair<int64_t, int64_t>>
       failed_ ABSL_GUARDED_BY(refresh_mu_);
+  // The same for labels files with a malformed line (reported once).
+  std::map<std::string, std::pair<int64_t, int64_t>> labels_failed_
+      ABSL_GUARDED_BY(refresh_mu_);
   mutable absl::Mutex mu_;
   Models models_ ABSL_GUARDED_BY(mu_);
   LabelMap labels_ ABSL_GUARDED_BY(mu_);

@@ -154,7 +154,9 @@ def assert_close_rows(test, got, want, what):
 
 
 class ServerTestCase(unittest.TestCase):
-    """Starts one server per test class."""
+    """Starts one server per test class (SERVER_FLAGS: extra flags)."""
+
+    SERVER_FLAGS = ()
 
     @classmethod
     def setUpClass(cls):
@@ -162,7 +164,7 @@ class ServerTestCase(unittest.TestCase):
         cls.model_dir = os.path.join(cls.tmp, "models")
         cls.data_dir = os.path.join(cls.tmp, "data")
         os.makedirs(cls.data_dir)
-        cls.server = Server(cls.model_dir, cls.data_dir)
+        cls.server = Server(cls.model_dir, cls.data_dir, extra=cls.SERVER_FLAGS)
         cls.addr = cls.server.address
 
     @classmethod
@@ -409,7 +411,8 @@ class RestartTest(unittest.TestCase):
         try:
             model_dir = os.path.join(tmp, "models")
             iris = os.path.join(DATA, "iris.csv")
-            server = Server(model_dir)
+            # Every version served: both versions must survive the restart.
+            server = Server(model_dir, extra=("--serve-versions", "all"))
             try:
                 ctl_json(server.address, "train", "--name", "iris", "--data", iris,
                          "--target", "species")
@@ -420,7 +423,7 @@ class RestartTest(unittest.TestCase):
                                      "--data", iris)
             finally:
                 self.assertEqual(server.stop(), 0)
-            server = Server(model_dir)
+            server = Server(model_dir, extra=("--serve-versions", "all"))
             try:
                 self.assertEqual((server.ready["models"], server.ready["versions"]), (1, 2),
                                  server.stderr_lines)
@@ -520,6 +523,9 @@ class BadInputTest(ServerTestCase):
 
 
 class DeleteTest(ServerTestCase):
+    # Every version served, so that deleting one in the middle shows.
+    SERVER_FLAGS = ("--serve-versions", "all")
+
     def test_delete_a_version_then_the_model(self):
         iris = os.path.join(DATA, "iris.csv")
         for _ in range(3):

@@ -656,19 +656,29 @@ class KServeClientTest(TrainedServerCase):
                 self.assertEqual((response.model_name, response.model_version, response.id),
                                  ("iris", "1", request_id))
 
-    def test_a_second_version_is_the_latest(self):
+    def test_a_second_version_is_the_latest_and_labels_pin_the_first(self):
         # Its own model name: the other models of this server keep one version.
+        # The server serves the latest version only (--serve-versions
+        # latest:1, the default) plus labelled versions.
         iris = self.data["iris"]
         for _ in range(2):
             e2e.run_ctl(self.server.address, "train", "--name", "iris-two", "--data",
                         iris.path, "--target", "species")
+        self.assertEqual(list(self.metadata("iris-two").versions), ["2"])
+        self.assertRpcError(grpc.StatusCode.NOT_FOUND,
+                            lambda: self.metadata("iris-two", "1"), "version 1")
+        self.assertFalse(self.stub.ModelReady(
+            pb.ModelReadyRequest(name="iris-two", version="1"), timeout=10).ready)
+        # A label serves version 1 again and names it.
+        e2e.run_ctl(self.server.address, "label", "iris-two", "stable", "1")
         self.assertEqual(list(self.metadata("iris-two").versions), ["1", "2"])
-        self.assertEqual(list(self.metadata("iris-two", "1").versions), ["1"])
-        self.assertEqual(list(self.metadata("iris-two", "2").versions), ["2"])
-        for version, want in (("", "2"), ("1", "1"), ("2", "2")):
+        self.assertEqual(list(self.metadata("iris-two", "stable").versions), ["1"])
+        for version, want in (("", "2"), ("1", "1"), ("2", "2"), ("stable", "1")):
             response = self.infer(features_request("iris-two", iris, "FP64",
                                                    model_version=version))
             self.assertEqual(response.model_version, want)
+        self.assertTrue(self.stub.ModelReady(
+            pb.ModelReadyRequest(name="iris-two", version="stable"), timeout=10).ready)
         self.assertFalse(self.stub.ModelReady(
             pb.ModelReadyRequest(name="iris-two", version="3"), timeout=10).ready)
 
@@ -787,8 +797,10 @@ class InferErrorTest(TrainedServerCase):
         request.model_name = "no-such-model"
         self.fails(self.NOT_FOUND, request, "no-such-model")
         request = self.iris_request()
-        request.model_version = "abc"
-        self.fails(self.INVALID, request, "abc")
+        request.model_version = "1x"  # neither a number nor a label
+        self.fails(self.INVALID, request, "1x")
+        request.model_version = "abc"  # a label the model does not have
+        self.fails(self.NOT_FOUND, request, "no label 'abc'")
         for bad in ("0", "-1", "1.0", " 1"):
             request.model_version = bad
             self.fails(self.INVALID, request, "model_version")
@@ -796,7 +808,8 @@ class InferErrorTest(TrainedServerCase):
         self.fails(self.NOT_FOUND, request)
         self.assertRpcError(self.NOT_FOUND, lambda: self.metadata("no-such-model"),
                             "no-such-model")
-        self.assertRpcError(self.INVALID, lambda: self.metadata("iris", "abc"), "abc")
+        self.assertRpcError(self.INVALID, lambda: self.metadata("iris", "1x"), "1x")
+        self.assertRpcError(self.NOT_FOUND, lambda: self.metadata("iris", "abc"), "abc")
         self.assertRpcError(self.NOT_FOUND, lambda: self.metadata("iris", "9"))
 
     def test_model_ready_for_what_is_not_there(self):
@@ -804,8 +817,10 @@ class InferErrorTest(TrainedServerCase):
             self.assertFalse(self.stub.ModelReady(
                 pb.ModelReadyRequest(name=name, version=version), timeout=10).ready,
                 (name, version))
+        self.assertFalse(self.stub.ModelReady(
+            pb.ModelReadyRequest(name="iris", version="abc"), timeout=10).ready)
         self.assertRpcError(self.INVALID, lambda: self.stub.ModelReady(
-            pb.ModelReadyRequest(name="iris", version="abc"), timeout=10), "abc")
+            pb.ModelReadyRequest(name="iris", version="1x"), timeout=10), "1x")
 
     def test_zzz_server_still_answers_after_the_errors(self):  # runs last
         for test in (self.test_element_count_does_not_match_shape,
@@ -1065,15 +1080,19 @@ class RestTest(TrainedServerCase):
                              ("/v2/models/no-such-model/ready", 400)):
             code, _, body = self.call("GET", path)
             self.assertEqual((code, body), (status, b""), path)
-        message, _ = self.error("GET", "/v2/models/iris/versions/abc/ready", 400)
-        self.assertIn("abc", message)
+        message, _ = self.error("GET", "/v2/models/iris/versions/1x/ready", 400)
+        self.assertIn("1x", message)
+        code, _, body = self.call("GET", "/v2/models/iris/versions/abc/ready")
+        self.assertEqual((code, body), (400, b""))  # no such label: not ready
 
     def test_metadata_errors(self):
         message, _ = self.error("GET", "/v2/models/no-such-model", 404)
         self.assertIn("no-such-model", message)
         self.error("GET", "/v2/models/iris/versions/9", 404)
-        message, _ = self.error("GET", "/v2/models/iris/versions/abc", 400)
-        self.assertIn("abc", message)
+        message, _ = self.error("GET", "/v2/models/iris/versions/1x", 400)
+        self.assertIn("1x", message)
+        message, _ = self.error("GET", "/v2/models/iris/versions/abc", 404)
+        self.assertIn("no label 'abc'", message)
 
     def features_payload(self, name, nested, **extra):
         data = self.data[name]
