@@ -12,6 +12,8 @@
 #include <signal.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <tuple>
 #include <string>
 #include <thread>
 
@@ -125,6 +127,16 @@ int Main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;  // 2: usage error
+  }
+  // CLI11 ignores an empty environment variable; for the addresses, empty
+  // means "off", so honour it when the flag was not given.
+  for (auto [flag, env, value] :
+       {std::tuple{"--metrics-listen", "MODELSERVER_METRICS_LISTEN",
+                   &options.metrics_listen},
+        std::tuple{"--http-listen", "MODELSERVER_HTTP_LISTEN",
+                   &options.http_listen}}) {
+    const char* set = std::getenv(env);
+    if (set != nullptr && *set == '\0' && app.count(flag) == 0) value->clear();
   }
   SetLogLevel(*ParseLogLevel(log_level));
   options.keepalive_time = absl::Seconds(keepalive_seconds);

@@ -158,11 +158,26 @@ absl::StatusOr<std::shared_ptr<const Artifact>> ModelRegistry::Get(
   RETURN_IF_ERROR(ValidateVersion(name, version));
   const Models& models = Snapshot().models;
   auto it = models.find(name);
+  if (it != models.end() && !it->second.empty()) {
+    if (version == 0) return it->second.rbegin()->second;
+    auto v = it->second.find(version);
+    if (v != it->second.end()) return v->second;
+  }
+  // Not served: say whether it is on disk (the error path may read it).
+  absl::StatusOr<std::vector<int64_t>> stored = store_->ListVersions(name);
+  const bool on_disk =
+      stored.ok() && !stored->empty() &&
+      (version == 0 ||
+       std::binary_search(stored->begin(), stored->end(), version));
+  if (on_disk) {
+    return absl::NotFoundError(absl::StrCat(
+        "model '", name, "'", version == 0 ? "" : " version ",
+        version == 0 ? "" : absl::StrCat(version),
+        " is in the model directory but not served (version policy ",
+        policy_.ToString(), "; a label serves a version)"));
+  }
   if (it == models.end() || it->second.empty()) return ModelNotFound(name);
-  if (version == 0) return it->second.rbegin()->second;
-  auto v = it->second.find(version);
-  if (v == it->second.end()) return VersionNotFound(name, version);
-  return v->second;
+  return VersionNotFound(name, version);
 }
 
 absl::StatusOr<std::shared_ptr<const Artifact>> ModelRegistry::GetLabeled(
@@ -385,35 +400,6 @@ absl::StatusOr<std::vector<int64_t>> ModelRegistry::StoredVersions(
   return store_->ListVersions(name);
 }
 
-std::set<int64_t> ModelRegistry::Wanted(
-    const std::vector<int64_t>& on_disk,
-    const std::map<std::string, int64_t, std::less<>>& labels) const {
-  std::set<int64_t> wanted;
-  switch (policy_.kind) {
-    case VersionPolicy::Kind::kAll:
-      wanted.insert(on_disk.begin(), on_disk.end());
-      break;
-    case VersionPolicy::Kind::kLatest: {
-      const size_t n = std::min(on_disk.size(),
-                                static_cast<size_t>(policy_.latest));
-      wanted.insert(on_disk.end() - static_cast<std::ptrdiff_t>(n),
-                    on_disk.end());
-      break;
-    }
-    case VersionPolicy::Kind::kSpecific:
-      for (int64_t v : on_disk) {
-        if (policy_.versions.count(v) > 0) wanted.insert(v);
-      }
-      break;
-  }
-  for (const auto& [label, v] : labels) {
-    if (std::binary_search(on_disk.begin(), on_disk.end(), v)) {
-      wanted.insert(v);
-    }
-  }
-  return wanted;
-}
-
 std::vector<std::pair<std::string, std::vector<int64_t>>> ModelRegistry::List()
     const {
   std::vector<std::pair<std::string, std::vector<int64_t>>> out;
@@ -455,7 +441,7 @@ absl::Status ModelRegistry::Refresh(LoadReport* report) {
     auto model_labels = ReadLabels(name, &label_failures);
     if (label_failures.empty()) {
       labels_failed_.erase(name);
-    } else {
+    } else if (report != nullptr) {
       const std::pair<int64_t, int64_t> stamp = Stamp(LabelsPath(name));
       auto [it, inserted] = labels_failed_.try_emplace(name, stamp);
       if (inserted || it->second != stamp) {
@@ -465,26 +451,63 @@ absl::Status ModelRegistry::Refresh(LoadReport* report) {
         }
       }
     }
-    for (int64_t v : Wanted(versions, model_labels)) {
+    // Whether version v can be served: loaded already, or loaded now. A
+    // file that failed before and has not changed is not tried again.
+    std::map<int64_t, bool> tried;
+    auto available = [&](int64_t v) -> bool {
+      auto done = tried.find(v);
+      if (done != tried.end()) return done->second;
       const std::pair<std::string, int64_t> key{name, v};
-      wanted.insert(key);
-      if (known.count(key) > 0) continue;
-      const std::pair<int64_t, int64_t> stamp =
-          Stamp(store_->ArtifactPath(name, v));
-      auto failed = failed_.find(key);
-      if (failed != failed_.end() && failed->second == stamp) continue;
-      absl::StatusOr<Artifact> artifact = store_->Load(name, v);
-      if (!artifact.ok()) {
-        // Deleted between the listing and the load: not a failure.
-        if (!absl::IsNotFound(artifact.status())) {
-          local.failures.push_back(artifact.status());
-          failed_[key] = stamp;
+      bool ok = known.count(key) > 0;
+      if (!ok) {
+        const std::pair<int64_t, int64_t> stamp =
+            Stamp(store_->ArtifactPath(name, v));
+        auto failed = failed_.find(key);
+        if (failed == failed_.end() || failed->second != stamp) {
+          absl::StatusOr<Artifact> artifact = store_->Load(name, v);
+          if (artifact.ok()) {
+            failed_.erase(key);
+            loaded.push_back(
+                {key, std::make_shared<const Artifact>(*std::move(artifact))});
+            ok = true;
+          } else if (!absl::IsNotFound(artifact.status())) {
+            // (NOT_FOUND: deleted between the listing and the load.)
+            local.failures.push_back(artifact.status());
+            // Remembered only when someone is told (the poller, Open's
+            // caller): the refreshes after Publish, Delete and label
+            // changes pass no report, and must leave it to be reported.
+            if (report != nullptr) failed_[key] = stamp;
+          }
         }
-        continue;
       }
-      failed_.erase(key);
-      loaded.push_back(
-          {key, std::make_shared<const Artifact>(*std::move(artifact))});
+      tried[v] = ok;
+      if (ok) wanted.insert(key);
+      return ok;
+    };
+    switch (policy_.kind) {
+      case VersionPolicy::Kind::kAll:
+        for (int64_t v : versions) available(v);
+        break;
+      case VersionPolicy::Kind::kSpecific:
+        for (int64_t v : versions) {
+          if (policy_.versions.count(v) > 0) available(v);
+        }
+        break;
+      case VersionPolicy::Kind::kLatest: {
+        // The newest N that load: a broken newest version does not take
+        // the model down.
+        int taken = 0;
+        for (auto it = versions.rbegin();
+             it != versions.rend() && taken < policy_.latest; ++it) {
+          if (available(*it)) ++taken;
+        }
+        break;
+      }
+    }
+    for (const auto& [label, v] : model_labels) {
+      if (std::binary_search(versions.begin(), versions.end(), v)) {
+        available(v);
+      }
     }
     if (!model_labels.empty()) labels[name] = std::move(model_labels);
   }

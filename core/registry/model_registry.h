@@ -6,7 +6,8 @@
 // request uses it, even if the version is deleted meanwhile.
 //
 // Version policy: which versions on disk are loaded and served (the
-// others stay on disk): the newest N, all, or specific ones; versions that
+// others stay on disk): the newest N that load (a broken newest version
+// does not take the model down), all, or specific ones; versions that
 // carry a label are always served. Labels ("stable", "canary", any name
 // that starts with a letter) map to versions and live in
 // <model-dir>/<name>/labels (one "label=version" per line, written
@@ -154,10 +155,6 @@ class ModelRegistry {
   const State& Snapshot() const;
   // Makes the current models_ and labels_ the published copy.
   void PublishSnapshotLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The versions of one model the policy and its labels select.
-  std::set<int64_t> Wanted(const std::vector<int64_t>& on_disk,
-                           const std::map<std::string, int64_t, std::less<>>&
-                               labels) const;
   std::string LabelsPath(absl::string_view name) const;
   // The labels file of `name` (empty when absent); a malformed line is
   // reported in `failures` and skipped.

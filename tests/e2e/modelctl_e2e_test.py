@@ -29,14 +29,14 @@ MODELSERVER = MODELCTL = LOCAL = DATA = None
 class Server:
     """A modelserver process on a free loopback port."""
 
-    def __init__(self, model_dir, data_dir=None, extra=()):
+    def __init__(self, model_dir, data_dir=None, extra=(), env=None):
         args = [MODELSERVER, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
                 "--http-listen", "127.0.0.1:0", "--model-dir", model_dir]
         if data_dir:
             args += ["--data-dir", data_dir]
         args += list(extra)
         self.stderr_lines = []
-        self.proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True, env=env)
         self.port = None
         self.ready = None  # the start-up log line, parsed
         deadline = time.time() + 30

@@ -394,6 +394,9 @@ TEST_F(ModelRegistryTest, LatestPolicyServesTheNewestAndFallsBackOnDelete) {
   // Version 1 stays on disk but is no longer served.
   EXPECT_THAT(registry->List(), ElementsAre(Pair("m", ElementsAre(2))));
   EXPECT_EQ(registry->Get("m", 1).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(registry->Get("m", 1).status().message()),
+              HasSubstr("model 'm' version 1 is in the model directory but not "
+                        "served (version policy latest:1"));
   EXPECT_THAT(*registry->StoredVersions("m"), ElementsAre(1, 2));
   // Deleting the newest serves the one before it again.
   ASSERT_TRUE(registry->Delete("m", 2).ok());
@@ -489,6 +492,23 @@ TEST_F(ModelRegistryTest, ABrokenFileIsReportedOnceAndRetriedWhenItChanges) {
   ASSERT_TRUE(registry->Refresh(&report).ok());
   EXPECT_EQ(report.loaded, 1);
   EXPECT_THAT(registry->List(), ElementsAre(Pair("m", ElementsAre(1, 2))));
+}
+
+TEST_F(ModelRegistryTest, ABrokenNewestVersionDoesNotTakeTheModelDown) {
+  auto registry = *ModelRegistry::Open(root_.string(), nullptr,
+                                       *ParseVersionPolicy("latest:1"));
+  ASSERT_EQ(*registry->Publish("m", SmallArtifact(2)), 1);
+  const std::string good = *ReadFile(registry->store().ArtifactPath("m", 1));
+  std::filesystem::create_directories(root_ / "m" / "2");
+  ASSERT_TRUE(WriteFileAtomically(registry->store().ArtifactPath("m", 2),
+                                  good.substr(0, 10))
+                  .ok());
+  ModelRegistry::LoadReport report;
+  ASSERT_TRUE(registry->Refresh(&report).ok());
+  EXPECT_EQ(report.failures.size(), 1u);
+  // The newest version that loads is served.
+  EXPECT_THAT(registry->List(), ElementsAre(Pair("m", ElementsAre(1))));
+  EXPECT_NEAR(PredictAt10(**registry->Get("m", 0)), 21, 1e-6);
 }
 
 // A half-written artifact (the temporary file of a save in progress) is
