@@ -11,6 +11,7 @@ Usage: replicas_test.py MODELSERVER MODELCTL MODELSERVER_LOCAL DATA_DIR
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -140,6 +141,31 @@ class ReplicasTest(unittest.TestCase):
         wait_for("B to serve version 7", lambda: self.predict(self.b)["version"] == 7)
         code, out, _ = e2e.run_ctl(self.b.address, "health")
         self.assertEqual((code, out.strip()), (0, "SERVING"))
+
+
+class EnvironmentTest(unittest.TestCase):
+    def test_flags_from_the_environment_and_empty_turns_endpoints_off(self):
+        work = tempfile.mkdtemp(prefix="modelserver-env-")
+        env = dict(os.environ, MODELSERVER_METRICS_LISTEN="", MODELSERVER_HTTP_LISTEN="",
+                   MODELSERVER_SERVE_VERSIONS="all", MODELSERVER_LOG_LEVEL="debug")
+        # (e2e.Server passes --metrics-listen/--http-listen: start it bare.)
+        proc = subprocess.run(
+            [e2e.MODELSERVER, "--serve-versions", "latest:0"], env=env,
+            capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 2)  # the command line wins and is checked
+        self.assertIn("--serve-versions", proc.stderr)
+        server = subprocess.Popen(
+            [e2e.MODELSERVER, "--listen", "127.0.0.1:0", "--model-dir",
+             os.path.join(work, "models")], env=env, stderr=subprocess.PIPE, text=True)
+        try:
+            ready = json.loads(server.stderr.readline())
+            self.assertEqual(ready["metrics_address"], "")
+            self.assertEqual(ready["http_address"], "")
+            self.assertEqual(ready["serve_versions"], "all")
+        finally:
+            server.terminate()
+            self.assertEqual(server.wait(timeout=30), 0)
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
