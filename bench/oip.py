@@ -16,6 +16,9 @@ What runs (docs/benchmarks.md, "Open Inference Protocol"):
   closed loop at the given concurrency, targets in a new random order each
   round, medians over rounds; QPS (rows/s for the bulk ones) and p50, and
   the ratios to Predict.
+- with wrk (Debian package) when installed: REST GET /v2/health/live (no
+  work: the HTTP baseline) and POST /v2/models/linear/infer with a 1-row
+  `features` tensor, 2 threads, the same number of connections.
 Prints a table; writes nothing. The ModelInferRequest bytes are built with
 Debian's python3-protobuf from stubs protoc generates into a temp directory.
 """
@@ -88,6 +91,33 @@ def run_load(tool, target, request, method, seconds, concurrency):
     return json.loads(out.stdout)
 
 
+def run_wrk(url, seconds, connections, body=None):
+    """wrk (Debian) against `url` (POST `body` as JSON when given); requests/s
+    and p50 in microseconds. None when wrk is not installed."""
+    if shutil.which("wrk") is None:
+        return None
+    args = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{max(1, round(seconds))}s",
+            "--latency", url]
+    script = None
+    if body is not None:
+        script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+        script.write('wrk.method = "POST"\n'
+                     'wrk.headers["Content-Type"] = "application/json"\n'
+                     f"wrk.body = {json.dumps(body)}\n")
+        script.close()
+        args[1:1] = ["-s", script.name]
+    try:
+        out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60).stdout
+    finally:
+        if script is not None:
+            os.unlink(script.name)
+    rps = float(out.split("Requests/sec:")[1].split()[0])
+    p50 = out.split(" 50% ")[1].split()[0]
+    scale = {"us": 1, "ms": 1000, "s": 1000000}
+    unit = p50.lstrip("0123456789.")
+    return {"qps": rps, "p50_us": float(p50[: len(p50) - len(unit)]) * scale[unit]}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -102,7 +132,7 @@ def main():
     work = tempfile.mkdtemp(prefix="modelserver-oip-bench-")
     procs = []
     try:
-        server = modelserver(a.build, os.path.join(work, "models"))
+        server = modelserver(a.build, os.path.join(work, "models"), http=True)
         procs.append(server)
         subprocess.run([f"{a.build}/client/modelctl", "--server", server.address, "train",
                         "--name", "linear", "--data", DATA, "--target", TARGET],
@@ -133,11 +163,26 @@ def main():
                 (server.address, requests["infer-bulk"], INFER, 4096),
         }
         results = {name: [] for name in targets}
+        # REST (HTTP/JSON) with wrk when it is installed: the cheapest route
+        # (GET /v2/health/live, no body) as the baseline, and a 1-row infer.
+        http = server.http
+        features = {"inputs": [{"name": "features", "datatype": "FP64",
+                                "shape": [1, len(columns)], "data": rows[0]}]}
+        rest = {"REST GET /v2/health/live": (f"http://{http}/v2/health/live", None),
+                "REST POST infer, features (1 row)":
+                    (f"http://{http}/v2/models/linear/infer", json.dumps(features))}
+        have_wrk = shutil.which("wrk") is not None
+        if have_wrk:
+            results.update({name: [] for name in rest})
         rng = random.Random(1)
         for r in range(a.rounds):
-            order = list(targets)
+            order = list(targets) + (list(rest) if have_wrk else [])
             rng.shuffle(order)
             for name in order:
+                if name in rest:
+                    url, body = rest[name]
+                    results[name].append(run_wrk(url, a.seconds, a.concurrency, body))
+                    continue
                 address, request, method, _ = targets[name]
                 results[name].append(run_load(tool, address, request, method, a.seconds,
                                               a.concurrency))
@@ -156,6 +201,15 @@ def main():
         m = med[name]
         print(f"{name:40} {m['qps']:10.0f} {m['qps'] * n:12.0f} {m['p50_us']:8.0f} "
               f"{m['qps'] / base[n]:10.2f}")
+    if "REST GET /v2/health/live" in med:
+        live = med["REST GET /v2/health/live"]["qps"]
+        print(f"\nREST with wrk (2 threads, {a.concurrency} connections); ratio to GET /v2/health/live")
+        for name in rest:
+            m = med[name]
+            print(f"{name:40} {m['qps']:10.0f} {m['qps']:12.0f} {m['p50_us']:8.0f} "
+                  f"{m['qps'] / live:10.2f}")
+    else:
+        print("\n(REST not measured: wrk is not installed; apt-get install wrk)")
 
 
 if __name__ == "__main__":

@@ -41,12 +41,13 @@ class Process:
             self.proc.wait()
 
 
-def modelserver(build, model_dir, metrics=False, extra=()):
-    """modelserver on 127.0.0.1:0; `.address` is its gRPC address and `.metrics`
-    its metrics address ("" when `metrics` is off)."""
+def modelserver(build, model_dir, metrics=False, extra=(), http=False):
+    """modelserver on 127.0.0.1:0; `.address` is its gRPC address, `.metrics`
+    its metrics address and `.http` its REST address ("" when off)."""
     p = Process([f"{build}/server/modelserver", "--listen", "127.0.0.1:0",
                  "--metrics-listen", "127.0.0.1:0" if metrics else "",
-                 "--http-listen", "",
+                 "--http-listen", "127.0.0.1:0" if http else "",
                  "--model-dir", model_dir, *extra], r'"grpc_address":"([^"]+)"')
     p.metrics = json.loads(p.line)["metrics_address"]
+    p.http = json.loads(p.line)["http_address"]
     return p

