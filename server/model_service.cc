@@ -423,6 +423,11 @@ grpc::Status ModelServiceImpl::GetModel(grpc::ServerContext* /*context*/,
         for (const auto& [label, version] : registry_->Labels(request->name())) {
           (*response->mutable_labels())[label] = version;
         }
+        absl::StatusOr<std::vector<int64_t>> stored =
+            registry_->StoredVersions(request->name());
+        if (stored.ok()) {
+          for (int64_t v : *stored) response->add_stored_versions(v);
+        }
         return grpc::Status::OK;
       });
 }

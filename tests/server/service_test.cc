@@ -842,6 +842,14 @@ TEST_F(ServiceTest, ShutdownCancelsRunningTraining) {
   ASSERT_TRUE(e.has_accepted());
   ASSERT_TRUE(reader->Read(&e));
   ASSERT_TRUE(e.has_epoch());
+  // A running job's gauges carry job_id (Prometheus owns the label "job").
+  const std::string text = HttpGet(server_->metrics_port(), "/metrics");
+  EXPECT_THAT(text, HasSubstr(absl::StrCat(
+                        "modelserver_training_job_epoch{job_id=\"",
+                        e.job_id(), "\",model=\"slow\"} ")));
+  EXPECT_THAT(text, HasSubstr(absl::StrCat(
+                        "modelserver_training_job_loss{job_id=\"", e.job_id(),
+                        "\",model=\"slow\",split=\"train\"} ")));
   const absl::Time start = absl::Now();
   std::thread stop([this] { server_->Shutdown(absl::Seconds(5)); });
   v1::TrainEvent last;
