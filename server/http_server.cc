@@ -529,8 +529,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
         "cannot serve HTTP on '", options.listen, "': ", e.what()));
   }
   server->civet_->addHandler("/", server->dispatcher_.get());
-  const size_t colon = options.listen.rfind(':');
-  server->host_ = colon == std::string::npos ? "" : options.listen.substr(0, colon);
+  // A bare port ("8080") listens everywhere: wake it through loopback.
+  server->host_ = options.listen.find(':') == std::string::npos
+                      ? ""
+                      : HostOf(options.listen);
   const std::vector<int> ports = server->civet_->getListeningPorts();
   server->port_ = ports.empty() ? 0 : ports.front();
   return server;
@@ -540,6 +542,11 @@ HttpServer::~HttpServer() {
   if (civet_ != nullptr) {
     StopWakingListener([this] { civet_->close(); }, host_, port_);
   }
+}
+
+std::string HostOf(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
 }
 
 void StopWakingListener(const std::function<void()>& stop,

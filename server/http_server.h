@@ -65,6 +65,10 @@ std::string InferResponseToJson(const std::string& model_name,
 // HTTP status for an absl status code.
 int HttpStatusOf(absl::StatusCode code);
 
+// "127.0.0.1" of "127.0.0.1:50051" ("[::1]" of "[::1]:50051"); the whole
+// string when it has no colon.
+std::string HostOf(const std::string& address);
+
 // Runs `stop`, which stops a civetweb server listening on host:port, and
 // connects to that port until `stop` returns: civetweb's listener thread
 // sees a stop request only when its poll() returns, which without

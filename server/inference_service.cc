@@ -120,15 +120,10 @@ absl::Status OipHandler::Infer(const std::string& name,
   absl::StatusOr<std::vector<oip::Tensor>> result =
       oip::Infer(*artifact, inputs, requested);
   if (metrics_ != nullptr) {
-    ModelSeries* series = metrics_->Model(name, *version_used);
-    if (result.ok()) {
-      series->succeeded.fetch_add(1, std::memory_order_relaxed);
-      series->rows.fetch_add(static_cast<uint64_t>(RowsOf(*result)),
-                             std::memory_order_relaxed);
-    } else {
-      series->failed.fetch_add(1, std::memory_order_relaxed);
-    }
-    series->latency.Observe(MonotonicNanos() - start);
+    metrics_->Model(name, *version_used)
+        ->Record(result.ok(),
+                 static_cast<uint64_t>(result.ok() ? RowsOf(*result) : 0),
+                 MonotonicNanos() - start);
   }
   if (!result.ok()) return result.status();
   *outputs = *std::move(result);

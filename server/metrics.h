@@ -114,6 +114,17 @@ const char* HttpHandlerName(HttpHandler handler);
 
 // Inference figures of one model version.
 struct ModelSeries {
+  // One call that reached this version: `rows` predicted when `ok`.
+  void Record(bool ok, uint64_t rows_predicted, int64_t nanos) {
+    if (ok) {
+      succeeded.fetch_add(1, std::memory_order_relaxed);
+      rows.fetch_add(rows_predicted, std::memory_order_relaxed);
+    } else {
+      failed.fetch_add(1, std::memory_order_relaxed);
+    }
+    latency.Observe(nanos);
+  }
+
   std::atomic<uint64_t> succeeded{0};
   std::atomic<uint64_t> failed{0};
   std::atomic<uint64_t> rows{0};

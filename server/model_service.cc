@@ -337,14 +337,10 @@ grpc::Status ModelServiceImpl::DoPredict(const v1::PredictRequest& request,
   }
   // One clock read for both histograms.
   const int64_t end = MonotonicNanos();
-  if (status.ok()) {
-    series->succeeded.fetch_add(1, std::memory_order_relaxed);
-    series->rows.fetch_add(static_cast<uint64_t>(rows_predicted(*response)),
-                           std::memory_order_relaxed);
-  } else {
-    series->failed.fetch_add(1, std::memory_order_relaxed);
-  }
-  series->latency.Observe(end - scope.start_nanos());
+  series->Record(status.ok(),
+                 static_cast<uint64_t>(status.ok() ? rows_predicted(*response)
+                                                   : 0),
+                 end - scope.start_nanos());
   return scope.Finish(ToGrpcStatus(status), request.name(), end);
 }
 
@@ -380,25 +376,35 @@ absl::StatusOr<std::shared_ptr<const Artifact>> ModelServiceImpl::Resolve(
 }
 
 absl::Status ModelServiceImpl::FillModelInfo(const std::string& name,
+                                             int64_t version,
                                              v1::ModelInfo* info) {
   info->set_name(name);
-  ASSIGN_OR_RETURN(std::vector<int64_t> stored,
-                   registry_->StoredVersions(name));
-  absl::StatusOr<std::vector<std::shared_ptr<const Artifact>>> all =
-      registry_->GetAll(name);
-  // A model whose versions are on disk but none served (a specific version
-  // policy) is still found.
-  if (!all.ok() && !(absl::IsNotFound(all.status()) && !stored.empty())) {
-    return all.status();
-  }
-  if (all.ok()) {
-    for (const auto& artifact : *all) {
-      *info->add_versions() = VersionInfoToProto(*artifact);
+  std::vector<int64_t> stored;
+  if (version != 0) {
+    ASSIGN_OR_RETURN(std::shared_ptr<const Artifact> artifact,
+                     registry_->Get(name, version));
+    *info->add_versions() = VersionInfoToProto(*artifact);
+    absl::StatusOr<std::vector<int64_t>> on_disk =
+        registry_->StoredVersions(name);
+    if (on_disk.ok()) stored = *std::move(on_disk);
+  } else {
+    ASSIGN_OR_RETURN(stored, registry_->StoredVersions(name));
+    absl::StatusOr<std::vector<std::shared_ptr<const Artifact>>> all =
+        registry_->GetAll(name);
+    // A model whose versions are on disk but none served (a specific
+    // version policy) is still found.
+    if (!all.ok() && !(absl::IsNotFound(all.status()) && !stored.empty())) {
+      return all.status();
+    }
+    if (all.ok()) {
+      for (const auto& artifact : *all) {
+        *info->add_versions() = VersionInfoToProto(*artifact);
+      }
     }
   }
   for (int64_t v : stored) info->add_stored_versions(v);
-  for (const auto& [label, version] : registry_->Labels(name)) {
-    (*info->mutable_labels())[label] = version;
+  for (const auto& [label, v] : registry_->Labels(name)) {
+    (*info->mutable_labels())[label] = v;
   }
   return absl::OkStatus();
 }
@@ -412,23 +418,8 @@ grpc::Status ModelServiceImpl::GetModel(grpc::ServerContext* /*context*/,
         if (valid.ok())
           valid = CheckVersion(request->version(), "every version");
         if (!valid.ok()) return ToGrpcStatus(valid);
-        if (request->version() == 0) {
-          return ToGrpcStatus(FillModelInfo(request->name(), response));
-        }
-        absl::StatusOr<std::shared_ptr<const Artifact>> artifact =
-            registry_->Get(request->name(), request->version());
-        if (!artifact.ok()) return ToGrpcStatus(artifact.status());
-        response->set_name(request->name());
-        *response->add_versions() = VersionInfoToProto(**artifact);
-        for (const auto& [label, version] : registry_->Labels(request->name())) {
-          (*response->mutable_labels())[label] = version;
-        }
-        absl::StatusOr<std::vector<int64_t>> stored =
-            registry_->StoredVersions(request->name());
-        if (stored.ok()) {
-          for (int64_t v : *stored) response->add_stored_versions(v);
-        }
-        return grpc::Status::OK;
+        return ToGrpcStatus(
+            FillModelInfo(request->name(), request->version(), response));
       });
 }
 
@@ -442,7 +433,7 @@ grpc::Status ModelServiceImpl::SetLabel(grpc::ServerContext* /*context*/,
                      s = registry_->SetLabel(request->name(), request->label(),
                                              request->version());
                    }
-                   if (s.ok()) s = FillModelInfo(request->name(), response);
+                   if (s.ok()) s = FillModelInfo(request->name(), 0, response);
                    return ToGrpcStatus(s);
                  });
 }
@@ -457,7 +448,7 @@ grpc::Status ModelServiceImpl::RemoveLabel(grpc::ServerContext* /*context*/,
                      s = registry_->RemoveLabel(request->name(),
                                                 request->label());
                    }
-                   if (s.ok()) s = FillModelInfo(request->name(), response);
+                   if (s.ok()) s = FillModelInfo(request->name(), 0, response);
                    return ToGrpcStatus(s);
                  });
 }

@@ -100,9 +100,10 @@ class ModelServiceImpl final
   // 0), else `version` (0 = latest).
   absl::StatusOr<std::shared_ptr<const Artifact>> Resolve(
       const std::string& name, int64_t version, const std::string& label);
-  // GetModel's answer for every served version of `name`, with the labels
-  // and the stored versions.
-  absl::Status FillModelInfo(const std::string& name, v1::ModelInfo* info);
+  // GetModel's answer: served version `version` of `name` (0 = every
+  // served version), with the labels and the stored versions.
+  absl::Status FillModelInfo(const std::string& name, int64_t version,
+                             v1::ModelInfo* info);
   // Writes the events of job `job_id` from the first one until the job
   // ends; returns the job's final status (or CANCELLED if the client left).
   grpc::Status StreamJob(grpc::ServerContext* context,

@@ -14,12 +14,6 @@
 namespace modelserver::server {
 namespace {
 
-// "127.0.0.1" of "127.0.0.1:50051" ("[::1]" of "[::1]:50051").
-std::string HostOf(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  return colon == std::string::npos ? address : address.substr(0, colon);
-}
-
 // The names grpc.health.v1.Health answers for ("" = the whole server).
 constexpr const char* kHealthServices[] = {
     "", "modelserver.v1.ModelService", "inference.GRPCInferenceService"};

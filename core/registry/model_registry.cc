@@ -186,20 +186,19 @@ absl::StatusOr<std::shared_ptr<const Artifact>> ModelRegistry::GetLabeled(
   RETURN_IF_ERROR(ValidateLabel(label));
   const State& state = Snapshot();
   auto labels = state.labels.find(name);
-  auto it = labels == state.labels.end() ? decltype(labels->second.end())()
-                                         : labels->second.find(label);
-  if (labels == state.labels.end() || it == labels->second.end()) {
+  if (labels == state.labels.end() || !labels->second.contains(label)) {
     return absl::NotFoundError(
         absl::StrCat("model '", name, "' has no label '", label, "'"));
   }
+  const int64_t version = labels->second.find(label)->second;
   auto model = state.models.find(name);
   if (model != state.models.end()) {
-    auto v = model->second.find(it->second);
+    auto v = model->second.find(version);
     if (v != model->second.end()) return v->second;
   }
   return absl::NotFoundError(absl::StrCat(
       "label '", label, "' of model '", name, "' points to version ",
-      it->second, ", which is not loaded"));
+      version, ", which is not loaded"));
 }
 
 absl::StatusOr<std::vector<std::shared_ptr<const Artifact>>>
