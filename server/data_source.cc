@@ -36,9 +36,12 @@ absl::StatusOr<std::string> RealPath(const std::string& path) {
 
 absl::Status NoRows() { return absl::InvalidArgumentError("data: no rows"); }
 
-CsvOptions CsvOptionsFor(const ColumnTypes& types) {
+CsvOptions CsvOptionsFor(const ColumnTypes& types, int64_t max_rows = 0,
+                         int64_t max_columns = 0) {
   CsvOptions options;
   for (const auto& [name, type] : types) options.column_types[name] = type;
+  options.max_rows = max_rows;
+  if (max_columns > 0) options.max_columns = max_columns;
   return options;
 }
 
@@ -98,8 +101,13 @@ absl::StatusOr<std::string> ResolveDataPath(const std::string& data_dir,
 }
 
 absl::StatusOr<Table> TableFromCsv(absl::string_view csv,
-                                   const ColumnTypes& types) {
-  ASSIGN_OR_RETURN(Table table, ReadCsvString(csv, CsvOptionsFor(types)));
+                                   const ColumnTypes& types, int64_t max_rows,
+                                   int64_t max_columns,
+                                   absl::string_view rows_flag) {
+  absl::StatusOr<Table> read =
+      ReadCsvString(csv, CsvOptionsFor(types, max_rows, max_columns));
+  if (!read.ok()) return ExplainCsvLimit(read.status(), rows_flag);
+  Table table = *std::move(read);
   if (table.num_rows() == 0) return NoRows();
   return table;
 }
@@ -130,6 +138,13 @@ absl::Status DataSource::Check(const v1::Dataset& dataset) const {
 
 absl::StatusOr<Table> DataSource::Load(const v1::Dataset& dataset,
                                        const ColumnTypes& forced) const {
+  ASSIGN_OR_RETURN(Table table, LoadUnchecked(dataset, forced));
+  RETURN_IF_ERROR(CheckDatasetLimits(table, limits_));
+  return table;
+}
+
+absl::StatusOr<Table> DataSource::LoadUnchecked(
+    const v1::Dataset& dataset, const ColumnTypes& forced) const {
   RETURN_IF_ERROR(Check(dataset));
   ASSIGN_OR_RETURN(ColumnTypes types,
                    ColumnTypesFromProto(dataset.column_types()));
@@ -137,12 +152,21 @@ absl::StatusOr<Table> DataSource::Load(const v1::Dataset& dataset,
   std::string path;
   switch (dataset.source_case()) {
     case v1::Dataset::kRows: {
-      ASSIGN_OR_RETURN(Table table, TableFromRows(dataset.rows(), types));
+      const v1::InlineRows& rows = dataset.rows();
+      if (rows.rows_size() > limits_.max_rows ||
+          rows.columns_size() > limits_.max_columns) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "data.rows: ", rows.rows_size(), " rows of ", rows.columns_size(),
+            " columns are more than the server's --max-rows=",
+            limits_.max_rows, " / --max-columns=", limits_.max_columns));
+      }
+      ASSIGN_OR_RETURN(Table table, TableFromRows(rows, types));
       if (table.num_rows() == 0) return NoRows();
       return table;
     }
     case v1::Dataset::kCsv:
-      return TableFromCsv(dataset.csv(), types);
+      return TableFromCsv(dataset.csv(), types, limits_.max_rows,
+                          limits_.max_columns);
     case v1::Dataset::kUploadId: {
       ASSIGN_OR_RETURN(path, uploads_->PathOf(dataset.upload_id()));
       break;
@@ -152,8 +176,10 @@ absl::StatusOr<Table> DataSource::Load(const v1::Dataset& dataset,
       break;
     }
   }
-  ASSIGN_OR_RETURN(Table table, ReadCsvFile(path, CsvOptionsFor(types)));
-  if (table.num_rows() == 0) return NoRows();
+  absl::StatusOr<Table> table = ReadCsvFile(
+      path, CsvOptionsFor(types, limits_.max_rows, limits_.max_columns));
+  if (!table.ok()) return ExplainCsvLimit(table.status());
+  if (table->num_rows() == 0) return NoRows();
   return table;
 }
 

@@ -26,6 +26,7 @@
 #include "absl/strings/string_view.h"
 #include "core/data/table.h"
 #include "modelserver/v1/model_service.pb.h"
+#include "server/limits.h"
 #include "server/proto_convert.h"
 #include "server/upload_store.h"
 
@@ -39,9 +40,13 @@ absl::StatusOr<std::string> ResolveDataPath(const std::string& data_dir,
 class DataSource {
  public:
   // `data_dir` may be empty (path sources are then FAILED_PRECONDITION).
-  // `uploads` is not owned and must outlive this object.
-  DataSource(std::string data_dir, const UploadStore* uploads)
-      : data_dir_(std::move(data_dir)), uploads_(uploads) {}
+  // `uploads` is not owned and must outlive this object. Every dataset
+  // loaded is held to `limits` (rows, columns, categorical levels;
+  // RESOURCE_EXHAUSTED naming the flag); a CSV stops being read at the
+  // first row or column beyond them.
+  DataSource(std::string data_dir, const UploadStore* uploads,
+             Limits limits = {})
+      : data_dir_(std::move(data_dir)), uploads_(uploads), limits_(limits) {}
 
   // Cheap checks before any work: a source is set, inline rows and CSV
   // bytes are not empty, an upload exists, a path resolves, the
@@ -56,14 +61,23 @@ class DataSource {
                              const ColumnTypes& forced = {}) const;
 
  private:
+  absl::StatusOr<Table> LoadUnchecked(const v1::Dataset& dataset,
+                                      const ColumnTypes& forced) const;
+
   std::string data_dir_;
   const UploadStore* uploads_;
+  Limits limits_;
 };
 
 // Reads CSV text with the given column types (core/data/csv_reader.h).
-// INVALID_ARGUMENT "no rows" for a CSV without data rows.
+// INVALID_ARGUMENT "no rows" for a CSV without data rows; RESOURCE_EXHAUSTED
+// beyond `max_rows` data rows or `max_columns` columns (0 = unlimited),
+// naming `rows_flag` for rows (server/limits.h).
 absl::StatusOr<Table> TableFromCsv(absl::string_view csv,
-                                   const ColumnTypes& types);
+                                   const ColumnTypes& types,
+                                   int64_t max_rows = 0,
+                                   int64_t max_columns = 0,
+                                   absl::string_view rows_flag = "--max-rows");
 
 }  // namespace modelserver::server
 

@@ -38,8 +38,8 @@ grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
 }  // namespace
 
 OipHandler::OipHandler(ModelRegistry* registry, const std::atomic<bool>* ready,
-                       Metrics* metrics)
-    : registry_(registry), ready_(ready), metrics_(metrics) {}
+                       Metrics* metrics, Limits limits)
+    : registry_(registry), ready_(ready), metrics_(metrics), limits_(limits) {}
 
 bool OipHandler::ServerReady() const {
   return ready_->load(std::memory_order_acquire);
@@ -114,6 +114,14 @@ absl::Status OipHandler::Infer(const std::string& name,
                                std::vector<oip::Tensor>* outputs,
                                int64_t* version_used) const {
   const int64_t start = MonotonicNanos();
+  for (const oip::Tensor& input : inputs) {
+    const int64_t rows = input.shape.empty() ? 0 : input.shape[0];
+    const int64_t columns = input.shape.size() > 1
+                                ? input.shape[1]
+                                : static_cast<int64_t>(inputs.size());
+    RETURN_IF_ERROR(CheckPredictLimits(
+        rows, columns, absl::StrCat("input '", input.name, "'"), limits_));
+  }
   ASSIGN_OR_RETURN(std::shared_ptr<const Artifact> artifact,
                    Find(name, version));
   *version_used = artifact->metadata().version;

@@ -33,14 +33,17 @@
 #include "inference/open_inference_grpc.grpc.pb.h"
 #include "server/arena_allocator.h"
 #include "server/inference.h"
+#include "server/limits.h"
 #include "server/metrics.h"
 
 namespace modelserver::server {
 
 class OipHandler {
  public:
+  // Inference requests are held to `limits`' max_predict_rows and
+  // max_columns (RESOURCE_EXHAUSTED naming the input).
   OipHandler(ModelRegistry* registry, const std::atomic<bool>* ready,
-             Metrics* metrics);
+             Metrics* metrics, Limits limits = {});
 
   bool ServerReady() const;
   // OK with false for a model or version that is not loaded.
@@ -71,6 +74,7 @@ class OipHandler {
   ModelRegistry* const registry_;
   const std::atomic<bool>* const ready_;
   Metrics* const metrics_;
+  const Limits limits_;
 };
 
 class InferenceServiceImpl final

@@ -112,6 +112,42 @@ int Main(int argc, char** argv) {
                  "largest UploadDataset upload, in bytes")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  Limits& limits = options.limits;
+  app.add_option("--max-rows", limits.max_rows,
+                 "data rows of a training or evaluation dataset; more are "
+                 "RESOURCE_EXHAUSTED")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-columns", limits.max_columns,
+                 "columns of a dataset or of one prediction request; more are "
+                 "RESOURCE_EXHAUSTED")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-categorical-levels", limits.max_categorical_levels,
+                 "distinct values of one categorical column of a dataset; "
+                 "more are RESOURCE_EXHAUSTED")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-hidden-units", limits.max_hidden_units,
+                 "units of one MLP hidden layer a Train may ask for; more are "
+                 "INVALID_ARGUMENT")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-hidden-layers", limits.max_hidden_layers,
+                 "MLP hidden layers a Train may ask for; more are "
+                 "INVALID_ARGUMENT")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-epochs", limits.max_epochs,
+                 "epochs (iterations for L-BFGS) a Train may ask for; more "
+                 "are INVALID_ARGUMENT")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-predict-rows", limits.max_predict_rows,
+                 "rows of one Predict, ModelInfer or REST infer request; more "
+                 "are RESOURCE_EXHAUSTED")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   // Every flag can also come from the environment: --foo-bar from
   // MODELSERVER_FOO_BAR (the command line wins).
   for (CLI::Option* option : app.get_options()) {

@@ -1,5 +1,6 @@
 #include "server/model_service.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
@@ -99,13 +100,15 @@ grpc::Status Counted(Metrics* metrics, Rpc rpc, absl::string_view model,
 
 ModelServiceImpl::ModelServiceImpl(ModelRegistry* registry, JobManager* jobs,
                                    UploadStore* uploads, const DataSource* data,
-                                   int training_threads, Metrics* metrics)
+                                   int training_threads, Metrics* metrics,
+                                   Limits limits)
     : registry_(registry),
       jobs_(jobs),
       uploads_(uploads),
       data_(data),
       training_threads_(training_threads),
-      metrics_(metrics) {
+      metrics_(metrics),
+      limits_(limits) {
   SetMessageAllocatorFor_Predict(&predict_allocator_);
 }
 
@@ -145,6 +148,7 @@ grpc::Status ModelServiceImpl::Train(
   return Counted(metrics_, Rpc::kTrain, request->name(), [&]() -> grpc::Status {
     absl::Status valid = CheckName(request->name());
     if (valid.ok()) valid = ValidateTrainOptions(request->options());
+    if (valid.ok()) valid = CheckTrainLimits(request->options(), limits_);
     if (valid.ok() && !request->has_data()) {
       valid = absl::InvalidArgumentError(
           "data: no source set (one of rows, csv, upload_id, path)");
@@ -284,6 +288,10 @@ grpc::Status ModelServiceImpl::DoPredict(const v1::PredictRequest& request,
       case v1::PredictRequest::kRows:
         if (request.rows().rows_size() == 0) {
           valid = absl::InvalidArgumentError("rows: no rows");
+        } else {
+          valid = CheckPredictLimits(request.rows().rows_size(),
+                                     request.rows().columns_size(), "rows",
+                                     limits_);
         }
         break;
       case v1::PredictRequest::kCsv:
@@ -294,6 +302,11 @@ grpc::Status ModelServiceImpl::DoPredict(const v1::PredictRequest& request,
       case v1::PredictRequest::kColumns:
         if (request.columns().columns_size() == 0) {
           valid = absl::InvalidArgumentError("columns: no columns");
+        } else {
+          const v1::ColumnarRows::Column& first = request.columns().columns(0);
+          valid = CheckPredictLimits(
+              std::max(first.numbers_size(), first.texts_size()),
+              request.columns().columns_size(), "columns", limits_);
         }
         break;
       default:
@@ -327,7 +340,10 @@ grpc::Status ModelServiceImpl::DoPredict(const v1::PredictRequest& request,
                      packed ? TableFromColumns(request.columns(), types)
                      : request.input_case() == v1::PredictRequest::kRows
                          ? TableFromRows(request.rows(), types)
-                         : TableFromCsv(request.csv(), types));
+                         : TableFromCsv(request.csv(), types,
+                                        limits_.max_predict_rows,
+                                        limits_.max_columns,
+                                        "--max-predict-rows"));
     ASSIGN_OR_RETURN(Predictions predictions, model.Predict(table));
     PredictionsToProto(predictions, model.metadata(), packed, response);
     return absl::OkStatus();

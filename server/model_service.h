@@ -30,6 +30,7 @@
 #include "modelserver/v1/model_service.grpc.pb.h"
 #include "server/arena_allocator.h"
 #include "server/data_source.h"
+#include "server/limits.h"
 #include "server/metrics.h"
 #include "server/upload_store.h"
 
@@ -44,9 +45,12 @@ class ModelServiceImpl final
           v1::ModelService::Service> {
  public:
   // `training_threads`: TrainSpec::threads of every job (0 = every core).
+  // `limits`: Train's epochs and hidden layers, Predict's rows and columns
+  // (server/limits.h; datasets are held to them by `data`).
   ModelServiceImpl(ModelRegistry* registry, JobManager* jobs,
                    UploadStore* uploads, const DataSource* data,
-                   int training_threads = 0, Metrics* metrics = nullptr);
+                   int training_threads = 0, Metrics* metrics = nullptr,
+                   Limits limits = {});
 
   grpc::Status Train(grpc::ServerContext* context,
                      const v1::TrainRequest* request,
@@ -116,6 +120,7 @@ class ModelServiceImpl final
   const DataSource* data_;
   const int training_threads_;
   Metrics* const metrics_;
+  const Limits limits_;
   PredictArenaAllocator predict_allocator_;
 };
 

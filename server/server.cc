@@ -58,7 +58,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   upload_options.max_bytes = options.max_upload_bytes;
   ASSIGN_OR_RETURN(server->uploads_, UploadStore::Create(upload_options));
   server->data_ =
-      std::make_unique<DataSource>(options.data_dir, server->uploads_.get());
+      std::make_unique<DataSource>(options.data_dir, server->uploads_.get(),
+                                   options.limits);
   JobManager::Options job_options;
   job_options.max_concurrent = options.max_concurrent_trainings;
   job_options.thread_niceness = options.training_niceness;
@@ -85,7 +86,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   }
   server->service_ = std::make_unique<ModelServiceImpl>(
       server->registry_.get(), server->jobs_.get(), server->uploads_.get(),
-      server->data_.get(), options.training_threads, metrics);
+      server->data_.get(), options.training_threads, metrics, options.limits);
 
   if (metrics != nullptr) {
     // civetweb (inside prometheus-cpp) throws when it cannot bind.
@@ -104,8 +105,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
         absl::StrCat(HostOf(options.metrics_listen), ":", server->metrics_port_);
   }
 
-  server->oip_ = std::make_unique<OipHandler>(server->registry_.get(),
-                                              &server->ready_, metrics);
+  server->oip_ = std::make_unique<OipHandler>(
+      server->registry_.get(), &server->ready_, metrics, options.limits);
   server->inference_service_ =
       std::make_unique<InferenceServiceImpl>(server->oip_.get(), metrics);
   if (!options.http_listen.empty()) {

@@ -31,6 +31,7 @@
 #include "server/data_source.h"
 #include "server/http_server.h"
 #include "server/inference_service.h"
+#include "server/limits.h"
 #include "server/metrics.h"
 #include "server/model_service.h"
 #include "server/upload_store.h"
@@ -76,6 +77,9 @@ struct ServerOptions {
   int64_t max_message_bytes = 64 << 20;
   // Largest UploadDataset upload, in bytes.
   int64_t max_upload_bytes = 2LL << 30;
+  // Rows, columns, levels, hidden units and layers, epochs, prediction rows
+  // (server/limits.h).
+  Limits limits;
 };
 
 class Server {

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -128,13 +129,16 @@ class ServiceTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void StartServer() {
+  // Starts the server; `tweak` may change the options first.
+  void StartServer(
+      const std::function<void(ServerOptions&)>& tweak = nullptr) {
     ServerOptions o;
     o.listen = "127.0.0.1:0";
     o.metrics_listen = "127.0.0.1:0";
     o.http_listen = "127.0.0.1:0";
     o.model_dir = dir_ + "/models";
     o.data_dir = "";
+    if (tweak) tweak(o);
     absl::StatusOr<std::unique_ptr<Server>> s = Server::Create(o);
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
@@ -525,6 +529,129 @@ TEST_F(ServiceTest, InvalidRequestsAreRejectedBeforeAnyJob) {
   v1::PredictResponse pr;
   EXPECT_EQ(stub_->Predict(&c3, p, &pr).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// Every limit of server/limits.h with its code and the flag it names.
+TEST_F(ServiceTest, LimitsAnswerWithTheirCodeAndNameTheFlag) {
+  server_.reset();
+  StartServer([](ServerOptions& o) {
+    o.limits.max_rows = 50;
+    o.limits.max_columns = 3;
+    o.limits.max_categorical_levels = 2;
+    o.limits.max_hidden_units = 8;
+    o.limits.max_hidden_layers = 2;
+    o.limits.max_epochs = 10;
+    o.limits.max_predict_rows = 3;
+  });
+  v1::TrainRequest good = LinearRequest("m");
+  *good.mutable_data()->mutable_rows() = LinearRows(40);
+  ASSERT_TRUE(Train(good).status.ok());
+
+  auto expect = [](const grpc::Status& status, grpc::StatusCode code,
+                   const std::string& text) {
+    EXPECT_EQ(status.error_code(), code) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr(text));
+  };
+  v1::TrainRequest rows = good;
+  *rows.mutable_data()->mutable_rows() = LinearRows(51);
+  expect(Train(rows).status, grpc::StatusCode::RESOURCE_EXHAUSTED,
+         "--max-rows=50");
+  v1::TrainRequest csv_rows = good;
+  csv_rows.mutable_data()->set_csv(LinearCsv(51));
+  expect(Train(csv_rows).status, grpc::StatusCode::RESOURCE_EXHAUSTED,
+         "more than max_rows=50 data rows (the server's --max-rows)");
+  v1::TrainRequest columns = good;
+  columns.mutable_data()->set_csv("a,b,c,y\n1,2,3,4\n");
+  expect(Train(columns).status, grpc::StatusCode::RESOURCE_EXHAUSTED,
+         "more than max_columns=3 columns (the server's --max-columns)");
+  v1::TrainRequest levels = good;
+  levels.mutable_data()->set_csv("x,color,y\n1,red,1\n2,blue,2\n3,green,3\n");
+  expect(Train(levels).status, grpc::StatusCode::RESOURCE_EXHAUSTED,
+         "column 'color' has 3 distinct values, more than the server's "
+         "--max-categorical-levels=2");
+  v1::TrainRequest epochs = good;
+  epochs.mutable_options()->set_epochs(11);
+  Stream s = Train(epochs);
+  expect(s.status, grpc::StatusCode::INVALID_ARGUMENT,
+         "options.epochs: 11 is more than the server's --max-epochs=10");
+  EXPECT_TRUE(s.events.empty());  // refused before any job
+  v1::TrainRequest units = good;
+  units.mutable_options()->set_model(v1::MODEL_TYPE_MLP);
+  units.mutable_options()->add_hidden_layers(8);
+  units.mutable_options()->add_hidden_layers(9);
+  expect(Train(units).status, grpc::StatusCode::INVALID_ARGUMENT,
+         "options.hidden_layers[1]: 9 units are more than the server's "
+         "--max-hidden-units=8");
+  v1::TrainRequest layers = units;
+  layers.mutable_options()->set_hidden_layers(1, 4);
+  layers.mutable_options()->add_hidden_layers(4);
+  expect(Train(layers).status, grpc::StatusCode::INVALID_ARGUMENT,
+         "3 layers are more than the server's --max-hidden-layers=2");
+
+  // Evaluate loads its data under the same limits.
+  {
+    grpc::ClientContext ctx;
+    v1::EvaluateRequest req;
+    req.set_name("m");
+    *req.mutable_data()->mutable_rows() = LinearRows(51);
+    v1::EvaluateResponse resp;
+    expect(stub_->Evaluate(&ctx, req, &resp),
+           grpc::StatusCode::RESOURCE_EXHAUSTED, "--max-rows=50");
+  }
+  // Predict: rows, CSV and columns forms; 3 rows pass, 4 do not.
+  auto predict = [&](const v1::PredictRequest& req) {
+    grpc::ClientContext ctx;
+    v1::PredictResponse resp;
+    return stub_->Predict(&ctx, req, &resp);
+  };
+  v1::PredictRequest p;
+  p.set_name("m");
+  *p.mutable_rows() = LinearRows(3);
+  EXPECT_TRUE(predict(p).ok());
+  *p.mutable_rows() = LinearRows(4);
+  expect(predict(p), grpc::StatusCode::RESOURCE_EXHAUSTED,
+         "rows: 4 rows are more than the server's --max-predict-rows=3");
+  p.set_csv("x,color\n1,red\n2,red\n3,red\n4,red\n");
+  expect(predict(p), grpc::StatusCode::RESOURCE_EXHAUSTED,
+         "more than max_rows=3 data rows (the server's --max-predict-rows)");
+  v1::ColumnarRows* packed = p.mutable_columns();
+  for (const char* name : {"x", "color"}) {
+    v1::ColumnarRows::Column* c = packed->add_columns();
+    c->set_name(name);
+    for (int i = 0; i < 4; ++i) {
+      if (name[0] == 'x') {
+        c->add_numbers(i);
+      } else {
+        c->add_texts("red");
+      }
+    }
+  }
+  expect(predict(p), grpc::StatusCode::RESOURCE_EXHAUSTED,
+         "columns: 4 rows are more than the server's --max-predict-rows=3");
+  // ModelInfer: a batch of 4.
+  auto oip = inference::GRPCInferenceService::NewStub(grpc::CreateChannel(
+      server_->address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  inference::ModelInferRequest infer;
+  infer.set_model_name("m");
+  for (const char* name : {"x", "color"}) {
+    auto* input = infer.add_inputs();
+    input->set_name(name);
+    input->add_shape(4);
+    for (int i = 0; i < 4; ++i) {
+      if (name[0] == 'x') {
+        input->set_datatype("FP64");
+        input->mutable_contents()->add_fp64_contents(i);
+      } else {
+        input->set_datatype("BYTES");
+        input->mutable_contents()->add_bytes_contents("red");
+      }
+    }
+  }
+  inference::ModelInferResponse out;
+  expect(oip->ModelInfer(&ctx, infer, &out),
+         grpc::StatusCode::RESOURCE_EXHAUSTED,
+         "input 'x': 4 rows are more than the server's --max-predict-rows=3");
 }
 
 TEST_F(ServiceTest, BadDataNamesRowAndColumn) {
