@@ -36,7 +36,8 @@ absl::Status ValidateModelName(absl::string_view name);
 // of the directory). The directory must exist.
 absl::Status WriteFileAtomically(const std::string& path,
                                  absl::string_view bytes);
-// Reads a whole file. NOT_FOUND if it does not exist.
+// Reads a whole file. NOT_FOUND if it does not exist; FAILED_PRECONDITION,
+// without blocking, if it is not a regular file (a directory, FIFO or device).
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 
 class ModelStore {
