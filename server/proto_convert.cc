@@ -612,6 +612,16 @@ absl::StatusOr<TrainSpec> TrainSpecFromProto(const v1::TrainOptions& o,
   }
   if (o.batch_size() > 0) spec.batch_size = o.batch_size();
   spec.learning_rate = o.learning_rate();
+  // Set penalties must be >= 0: TrainSpec reads a negative one as "default",
+  // which would silently replace what the client asked for.
+  if (o.has_l1() && !(o.l1() >= 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.l1: must be >= 0 (unset = default), got ", o.l1()));
+  }
+  if (o.has_l2() && !(o.l2() >= 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.l2: must be >= 0 (unset = default), got ", o.l2()));
+  }
   if (o.has_l1()) spec.l1 = o.l1();
   if (o.has_l2()) spec.l2 = o.l2();
   if (o.hidden_layers_size() > 0) {
