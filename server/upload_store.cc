@@ -13,6 +13,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/artifact/model_store.h"
+#include "server/log.h"
 
 namespace modelserver::server {
 namespace {
@@ -46,13 +48,18 @@ absl::Status ErrnoStatus(int err, absl::string_view what,
     case EACCES:
     case EPERM:
     case EROFS:
-      return absl::PermissionDeniedError(text);
+      // The server's disk, not the caller's rights.
+      return absl::FailedPreconditionError(text);
     case ENOSPC:
     case EDQUOT:
       return absl::ResourceExhaustedError(text);
     default:
       return absl::InternalError(text);
   }
+}
+
+bool IsUnwritable(int err) {
+  return err == EACCES || err == EPERM || err == EROFS;
 }
 
 }  // namespace
@@ -70,9 +77,9 @@ UploadStore::Writer::~Writer() { Abort(); }
 
 void UploadStore::Writer::Abort() {
   if (file_ != nullptr) {
+    ::unlink(part_path_.c_str());  // while still locked
     std::fclose(file_);
     file_ = nullptr;
-    ::unlink(part_path_.c_str());
   }
 }
 
@@ -109,12 +116,22 @@ absl::Status UploadStore::Writer::Finish() {
     Abort();
     return ErrnoStatus(err, "cannot write upload", part_path_);
   }
-  std::fclose(file_);
-  file_ = nullptr;
+  // Renamed while still open (and locked): never seen unlocked as .part.
   if (::rename(part_path_.c_str(), final_path_.c_str()) != 0) {
     const int err = errno;
-    ::unlink(part_path_.c_str());
+    Abort();
     return ErrnoStatus(err, "cannot rename upload", part_path_);
+  }
+  std::fclose(file_);
+  file_ = nullptr;
+  const std::string dir =
+      std::filesystem::path(final_path_).parent_path().string();
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int err = fd < 0 || ::fsync(fd) != 0 ? errno : 0;
+  if (fd >= 0) ::close(fd);
+  if (err != 0) {
+    ::unlink(final_path_.c_str());
+    return ErrnoStatus(err, "cannot fsync upload directory", dir);
   }
   return absl::OkStatus();
 }
@@ -130,13 +147,35 @@ absl::StatusOr<std::unique_ptr<UploadStore>> UploadStore::Create(
   }
   std::error_code ec;
   std::filesystem::create_directories(options.dir, ec);
-  if (ec) {
+  int unwritable = ec ? ec.value() : 0;
+  if (ec && !IsUnwritable(unwritable)) {
     return ErrnoStatus(ec.value(), "cannot create upload directory",
                        options.dir);
   }
+  if (!ec && ::access(options.dir.c_str(), W_OK) != 0) unwritable = errno;
   auto store =
       std::unique_ptr<UploadStore>(new UploadStore(std::move(options)));
+  const std::string& dir = store->options_.dir;
+  if (unwritable != 0) {
+    Log(LogLevel::kWarning,
+        "the upload directory is not writable (a read-only model directory?): "
+        "serving continues; UploadDataset fails until it is writable",
+        {{"dir", dir}, {"error", std::strerror(unwritable)}});
+    return store;
+  }
   store->Sweep(absl::Now());
+  // Partial uploads whose writer died (a crash): no one can finish them.
+  int removed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (absl::EndsWith(entry.path().filename().string(), ".csv.part") &&
+        RemoveIfAbandoned(entry.path().string())) {
+      ++removed;
+    }
+  }
+  if (removed > 0) {
+    Log(LogLevel::kInfo, "deleted partial uploads left by a crash",
+        {{"dir", dir}, {"files", removed}});
+  }
   return store;
 }
 
@@ -144,9 +183,19 @@ absl::StatusOr<std::unique_ptr<UploadStore::Writer>> UploadStore::Begin() {
   Sweep(absl::Now());
   const std::string id = NewId();
   const std::string part = absl::StrCat(options_.dir, "/", id, ".csv.part");
-  const int fd =
-      ::open(part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus(errno, "cannot create upload", part);
+  // (Created at start-up unless the model directory was read-only then.)
+  std::error_code ec;
+  std::filesystem::create_directories(options_.dir, ec);
+  if (ec) {
+    return ErrnoStatus(ec.value(), "cannot create upload directory",
+                       options_.dir);
+  }
+  absl::StatusOr<int> created = CreateLockedFile(part);
+  if (!created.ok()) {
+    return absl::Status(created.status().code(),
+                        absl::StrCat("upload: ", created.status().message()));
+  }
+  const int fd = *created;
   std::FILE* file = ::fdopen(fd, "wb");
   if (file == nullptr) {
     const int err = errno;

@@ -6,7 +6,15 @@
 // `<model-dir>/.uploads` in the server: its name starts with '.', so the
 // model store never mistakes it for a model. Uploads (complete or not)
 // older than Options::max_age are deleted by Sweep(), which runs at Create()
-// and at every Begin().
+// and at every Begin(). A .part file is locked (flock) by its writer, so
+// Create() also deletes the .part files of writers that died (a crash),
+// and no upload that another process sharing the directory is writing.
+// A complete upload is durable (file and directory fsync'ed) before Finish
+// returns.
+//
+// Write errors name the file and the cause: ENOSPC/EDQUOT are
+// RESOURCE_EXHAUSTED, EACCES/EPERM/EROFS (an unwritable directory)
+// FAILED_PRECONDITION; the partial file is deleted.
 //
 // Thread-safety: UploadStore methods may be called concurrently; one Writer
 // is used by one thread at a time.
@@ -47,10 +55,11 @@ class UploadStore {
     const std::string& id() const { return id_; }
     int64_t bytes() const { return bytes_; }
     // Appends a chunk. RESOURCE_EXHAUSTED once the total exceeds max_bytes
-    // (the partial file is then deleted); INTERNAL on a write error.
+    // or the disk is full, other errno-derived codes on a write error (the
+    // partial file is then deleted).
     absl::Status Append(absl::string_view data);
-    // Flushes, fsyncs and renames the file to <id>.csv. INVALID_ARGUMENT for
-    // an empty upload.
+    // Flushes, fsyncs and renames the file to <id>.csv, and fsyncs the
+    // directory. INVALID_ARGUMENT for an empty upload.
     absl::Status Finish();
 
    private:
@@ -68,10 +77,14 @@ class UploadStore {
   };
 
   // INVALID_ARGUMENT for an empty dir or max_bytes < 1; the errno-derived
-  // code naming the path when the directory cannot be created.
+  // code naming the path when the directory cannot be created, except for
+  // a read-only or unwritable parent: then the store is created (logging a
+  // warning) and Begin() fails until the directory can be written, so that
+  // a server on a read-only model directory still serves.
   static absl::StatusOr<std::unique_ptr<UploadStore>> Create(Options options);
 
-  // Starts a new upload (after a Sweep()).
+  // Starts a new upload (after a Sweep()). FAILED_PRECONDITION naming the
+  // directory when it is not writable.
   absl::StatusOr<std::unique_ptr<Writer>> Begin();
 
   // Path of the complete upload `id`. INVALID_ARGUMENT when `id` is not 32

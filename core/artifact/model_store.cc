@@ -1,6 +1,7 @@
 #include "core/artifact/model_store.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/util/status_macros.h"
 
@@ -33,9 +35,12 @@ absl::Status ErrnoStatus(int err, absl::string_view what,
     case EACCES:
     case EPERM:
     case EROFS:
-      return absl::PermissionDeniedError(msg);
+      // The server's disk, not the caller's rights (PERMISSION_DENIED is
+      // what a client gets for a token without the role).
+      return absl::FailedPreconditionError(msg);
     case ENOSPC:
     case EDQUOT:
+    case EFBIG:
       return absl::ResourceExhaustedError(msg);
     case EEXIST:
       return absl::AlreadyExistsError(msg);
@@ -86,41 +91,80 @@ absl::Status ValidateModelName(absl::string_view name) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<int> CreateLockedFile(const std::string& path) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return ErrnoStatus(errno, "cannot create", path);
+    if (::flock(fd, LOCK_EX) != 0) {
+      int err = errno;
+      ::unlink(path.c_str());
+      ::close(fd);
+      return ErrnoStatus(err, "cannot lock", path);
+    }
+    // A RemoveIfAbandoned() may have deleted the file between the open and
+    // the flock: then create it again.
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && st.st_nlink > 0) return fd;
+    ::close(fd);
+  }
+  return absl::AbortedError(
+      absl::StrCat("cannot create '", path, "': deleted while being created"));
+}
+
+bool RemoveIfAbandoned(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return false;
+  bool removed = false;
+  struct stat held, now;
+  // Locked by us, so no writer holds it; and still the file at `path` (its
+  // writer may have renamed it into place meanwhile).
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::fstat(fd, &held) == 0 &&
+      S_ISREG(held.st_mode) && ::lstat(path.c_str(), &now) == 0 &&
+      now.st_dev == held.st_dev && now.st_ino == held.st_ino) {
+    removed = ::unlink(path.c_str()) == 0;
+  }
+  ::close(fd);
+  return removed;
+}
+
 absl::Status WriteFileAtomically(const std::string& path,
                                  absl::string_view bytes) {
   static std::atomic<uint64_t> counter{0};
-  const std::string tmp =
-      absl::StrCat(path, ".tmp-", ::getpid(), "-", counter.fetch_add(1));
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus(errno, "cannot create", tmp);
+  std::string tmp;
+  int fd = -1;
+  for (int attempt = 0;; ++attempt) {
+    tmp = absl::StrCat(path, ".tmp-", ::getpid(), "-", counter.fetch_add(1));
+    absl::StatusOr<int> created = CreateLockedFile(tmp);
+    if (created.ok()) {
+      fd = *created;
+      break;
+    }
+    // A name taken by a file of an earlier process with the same pid (pid 1
+    // in every container) or of another replica: take the next number.
+    if (!absl::IsAlreadyExists(created.status()) || attempt >= 1000) {
+      return created.status();
+    }
+  }
+  // Until the rename, failures remove the temporary file (still locked).
+  auto fail = [&](int err, absl::string_view what, const std::string& p) {
+    ::unlink(tmp.c_str());
+    ::close(fd);
+    return ErrnoStatus(err, what, p);
+  };
   size_t written = 0;
   while (written < bytes.size()) {
     ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
     if (n < 0) {
       if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return ErrnoStatus(err, "cannot write", tmp);
+      return fail(errno, "cannot write", tmp);
     }
     written += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return ErrnoStatus(err, "cannot fsync", tmp);
-  }
-  if (::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoStatus(err, "cannot close", tmp);
-  }
+  if (::fsync(fd) != 0) return fail(errno, "cannot fsync", tmp);
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoStatus(err, "cannot rename into", path);
+    return fail(errno, "cannot rename into", path);
   }
+  if (::close(fd) != 0) return ErrnoStatus(errno, "cannot close", path);
   const std::string dir = std::filesystem::path(path).parent_path().string();
   return FsyncPath(dir.empty() ? "." : dir, O_RDONLY | O_DIRECTORY);
 }
@@ -181,12 +225,23 @@ std::string ModelStore::ArtifactPath(absl::string_view name,
 absl::StatusOr<int64_t> ModelStore::SaveNewVersion(absl::string_view name,
                                                    Artifact& artifact) {
   RETURN_IF_ERROR(ValidateModelName(name));
+  auto fail = [&](const absl::Status& s) {
+    return absl::Status(
+        s.code(), absl::StrCat("cannot save model '", name,
+                               "' in the model directory '", root_,
+                               "': ", s.message()));
+  };
   const std::string model_dir = absl::StrCat(root_, "/", name);
-  if (::mkdir(model_dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return ErrnoStatus(errno, "cannot create", model_dir);
+  if (::mkdir(model_dir.c_str(), 0755) == 0) {
+    // A new model: its directory entry must be durable too.
+    if (absl::Status s = FsyncPath(root_, O_RDONLY | O_DIRECTORY); !s.ok()) {
+      return fail(s);
+    }
+  } else if (errno != EEXIST) {
+    return fail(ErrnoStatus(errno, "cannot create", model_dir));
   }
   // The next number after every existing version directory, even empty ones
-  // (left by a crash): numbers are never reused.
+  // (left by a crash, or by a deletion): numbers are never reused.
   int64_t next = 1;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(model_dir, ec)) {
@@ -195,17 +250,25 @@ absl::StatusOr<int64_t> ModelStore::SaveNewVersion(absl::string_view name,
       next = std::max(next, v + 1);
     }
   }
-  if (ec) return ErrnoStatus(ec.value(), "cannot list", model_dir);
+  if (ec) return fail(ErrnoStatus(ec.value(), "cannot list", model_dir));
+  std::string dir;
   for (;; ++next) {
-    const std::string dir = absl::StrCat(model_dir, "/", next);
+    dir = absl::StrCat(model_dir, "/", next);
     if (::mkdir(dir.c_str(), 0755) == 0) break;
-    if (errno != EEXIST) return ErrnoStatus(errno, "cannot create", dir);
+    if (errno != EEXIST) return fail(ErrnoStatus(errno, "cannot create", dir));
   }
-  RETURN_IF_ERROR(FsyncPath(model_dir, O_RDONLY | O_DIRECTORY));
   artifact.mutable_metadata().name = std::string(name);
   artifact.mutable_metadata().version = next;
-  RETURN_IF_ERROR(
-      WriteFileAtomically(ArtifactPath(name, next), artifact.Encode()));
+  absl::Status s = FsyncPath(model_dir, O_RDONLY | O_DIRECTORY);
+  if (s.ok()) s = WriteFileAtomically(ArtifactPath(name, next), artifact.Encode());
+  if (!s.ok()) {
+    // Nothing stays: not the file (if the rename happened but a later
+    // fsync failed), not the claimed directory (its number was never
+    // reported, so it may be taken again).
+    ::unlink(ArtifactPath(name, next).c_str());
+    ::rmdir(dir.c_str());
+    return fail(s);
+  }
   return next;
 }
 
@@ -247,6 +310,33 @@ absl::Status ModelStore::DeleteVersion(absl::string_view name,
   // The version directory stays (empty): its number is never reused.
   return FsyncPath(absl::StrCat(root_, "/", name, "/", version),
                    O_RDONLY | O_DIRECTORY);
+}
+
+int ModelStore::RemoveAbandonedTempFiles() {
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& model : std::filesystem::directory_iterator(root_, ec)) {
+    if (!ValidateModelName(model.path().filename().string()).ok()) continue;
+    std::error_code model_ec;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(model.path(), model_ec)) {
+      const std::string file = entry.path().filename().string();
+      int64_t v;
+      if (absl::StartsWith(file, "labels.tmp-")) {
+        removed += RemoveIfAbandoned(entry.path().string()) ? 1 : 0;
+      } else if (ParseVersion(file, &v)) {
+        std::error_code version_ec;
+        for (const auto& f :
+             std::filesystem::directory_iterator(entry.path(), version_ec)) {
+          if (absl::StartsWith(f.path().filename().string(),
+                               absl::StrCat(kArtifactFile, ".tmp-"))) {
+            removed += RemoveIfAbandoned(f.path().string()) ? 1 : 0;
+          }
+        }
+      }
+    }
+  }
+  return removed;
 }
 
 absl::StatusOr<std::vector<std::string>> ModelStore::ListModels() const {

@@ -11,6 +11,19 @@
 // Saving is atomic: the artifact is written to a temporary file in the
 // version directory, fsync'ed, renamed to model.msm and the directory
 // fsync'ed; a half-written file is never visible under the final name.
+// SaveNewVersion returns only once the version is durable (the model's
+// directory and, for a new model, the root are fsync'ed too).
+//
+// Temporary files ("<file>.tmp-<pid>-<n>") are locked (flock) by their
+// writer while it writes them, so a crashed writer's files can be told from
+// those of a live one, also in another process sharing the directory:
+// RemoveAbandonedTempFiles() deletes the former (the server calls it at
+// start-up).
+//
+// Errors name the path and the cause (strerror): ENOSPC/EDQUOT/EFBIG are
+// RESOURCE_EXHAUSTED; EACCES/EPERM/EROFS (an unwritable or read-only model
+// directory: a state of the server's disk, not the caller's permissions)
+// FAILED_PRECONDITION; ENOENT NOT_FOUND; others INTERNAL.
 //
 // Thread-safety: all methods may be called concurrently, also from several
 // processes on the same root.
@@ -33,23 +46,40 @@ namespace modelserver {
 absl::Status ValidateModelName(absl::string_view name);
 
 // Writes `bytes` to `path` atomically (temporary file, fsync, rename, fsync
-// of the directory). The directory must exist.
+// of the directory). The directory must exist. On failure the temporary
+// file is removed.
 absl::Status WriteFileAtomically(const std::string& path,
                                  absl::string_view bytes);
+
+// Creates `path` (exclusively, mode 0644) for writing and holds an exclusive
+// flock on it until the returned descriptor is closed (by the caller): a
+// file being written. ALREADY_EXISTS when `path` exists.
+absl::StatusOr<int> CreateLockedFile(const std::string& path);
+// Deletes `path` if no process holds its flock, i.e. its writer is gone;
+// true when it deleted it. A file being written (CreateLockedFile) in this
+// or any other process is left alone.
+bool RemoveIfAbandoned(const std::string& path);
 // Reads a whole file. NOT_FOUND if it does not exist; FAILED_PRECONDITION,
 // without blocking, if it is not a regular file (a directory, FIFO or device).
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 
 class ModelStore {
  public:
-  // Opens (creating it and its parents if needed) the model directory.
-  // FAILED_PRECONDITION / PERMISSION_DENIED naming the path on failure.
+  // Opens (creating it and its parents if needed) the model directory; an
+  // existing read-only one opens (Load and the listings work, saving fails).
+  // FAILED_PRECONDITION naming the path when it cannot be created or is not
+  // a directory.
   static absl::StatusOr<std::unique_ptr<ModelStore>> Open(std::string root);
 
   const std::string& root() const { return root_; }
 
   // Saves `artifact` as the next version of `name`, setting its metadata's
-  // name and version, and returns the version.
+  // name and version, and returns the version once it is durable. On
+  // failure nothing is left (no temporary file, no claimed version
+  // directory) and the message names the model, the model directory, the
+  // file and the cause, e.g. RESOURCE_EXHAUSTED "cannot save model 'm' in
+  // the model directory '/d': cannot write '/d/m/3/model.msm.tmp-7-0': No
+  // space left on device".
   absl::StatusOr<int64_t> SaveNewVersion(absl::string_view name,
                                          Artifact& artifact);
   // Loads one version. NOT_FOUND if absent; DATA_LOSS / FAILED_PRECONDITION
@@ -71,6 +101,11 @@ class ModelStore {
 
   // Path of a version's artifact file.
   std::string ArtifactPath(absl::string_view name, int64_t version) const;
+
+  // Deletes the temporary files (<name>/labels.tmp-*,
+  // <name>/<version>/model.msm.tmp-*) that no live writer holds: those left
+  // by a crash. Returns how many it deleted.
+  int RemoveAbandonedTempFiles();
 
  private:
   explicit ModelStore(std::string root) : root_(std::move(root)) {}

@@ -146,9 +146,11 @@ absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Open(
     std::string model_dir, LoadReport* report, VersionPolicy policy) {
   ASSIGN_OR_RETURN(std::unique_ptr<ModelStore> store,
                    ModelStore::Open(std::move(model_dir)));
+  const int removed = store->RemoveAbandonedTempFiles();
   std::unique_ptr<ModelRegistry> registry(
       new ModelRegistry(std::move(store), std::move(policy)));
   RETURN_IF_ERROR(registry->Refresh(report));
+  if (report != nullptr) report->temp_files_removed = removed;
   return registry;
 }
 

@@ -70,11 +70,16 @@ class ModelRegistry {
     // One status per version that could not be loaded (DATA_LOSS, ...),
     // its message naming the file. Such versions are skipped, not fatal.
     std::vector<absl::Status> failures;
+    // Temporary files left by crashed writers and deleted (Open only; see
+    // ModelStore::RemoveAbandonedTempFiles).
+    int temp_files_removed = 0;
   };
 
-  // Opens (creating if needed) the model directory and loads the versions
-  // `policy` (and the labels) select. Errors only when the directory itself
-  // is unusable.
+  // Opens (creating if needed) the model directory, deletes the temporary
+  // files crashed writers left, and loads the versions `policy` (and the
+  // labels) select. Errors only when the directory itself is unusable; a
+  // read-only one opens and serves (saving, labels and deletes then fail
+  // with FAILED_PRECONDITION).
   static absl::StatusOr<std::unique_ptr<ModelRegistry>> Open(
       std::string model_dir, LoadReport* report = nullptr,
       VersionPolicy policy = VersionPolicy());

@@ -1,5 +1,7 @@
 #include "core/artifact/model_store.h"
 
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "core/train/trainer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -166,6 +169,85 @@ TEST_F(ModelStoreTest, WriteFileAtomicallyReplacesWholeFiles) {
             absl::StatusCode::kNotFound);
   EXPECT_EQ(WriteFileAtomically((root_ / "no" / "dir").string(), "x").code(),
             absl::StatusCode::kNotFound);
+}
+
+// Files below `dir`, relative to it, sorted.
+std::vector<std::string> FilesBelow(const std::filesystem::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    out.push_back(std::filesystem::relative(e.path(), dir).string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST_F(ModelStoreTest, FailedSaveLeavesNothingAndNamesTheDirectory) {
+  auto store = *ModelStore::Open(root_.string());
+  Artifact a = SmallArtifact();
+  ASSERT_EQ(*store->SaveNewVersion("m", a), 1);
+  // A write that fails half-way (as root, chmod would not stop it; a file
+  // size limit does: EFBIG, like ENOSPC a RESOURCE_EXHAUSTED).
+  struct rlimit old_limit;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  struct rlimit limit = old_limit;
+  limit.rlim_cur = 16;
+  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  absl::StatusOr<int64_t> failed = store->SaveNewVersion("m", a);
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  ::signal(SIGXFSZ, old_handler);
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(failed.status().message(),
+              HasSubstr(absl::StrCat("cannot save model 'm' in the model "
+                                     "directory '",
+                                     root_.string(), "': cannot write '",
+                                     root_.string(), "/m/2/model.msm.tmp-")));
+  EXPECT_THAT(failed.status().message(), HasSubstr("File too large"));
+  // No temporary file, no claimed directory: the number is taken again.
+  EXPECT_THAT(FilesBelow(root_), ElementsAre("m", "m/1", "m/1/model.msm"));
+  EXPECT_EQ(*store->SaveNewVersion("m", a), 2);
+}
+
+TEST_F(ModelStoreTest, StaleTemporaryNamesAreSkipped) {
+  // Files of an earlier process with this pid (pid 1 in every container):
+  // the next write takes a free name instead of failing.
+  std::filesystem::create_directories(root_);
+  const std::string path = (root_ / "labels").string();
+  for (int n = 0; n < 300; ++n) {
+    std::ofstream(absl::StrCat(path, ".tmp-", ::getpid(), "-", n)) << "old";
+  }
+  ASSERT_TRUE(WriteFileAtomically(path, "a=1\n").ok());
+  EXPECT_EQ(*ReadFile(path), "a=1\n");
+}
+
+TEST_F(ModelStoreTest, RemovesOnlyAbandonedTemporaryFiles) {
+  auto store = *ModelStore::Open(root_.string());
+  Artifact a = SmallArtifact();
+  ASSERT_EQ(*store->SaveNewVersion("m", a), 1);
+  std::filesystem::create_directories(root_ / "m" / "2");
+  // Left by crashed writers (no lock held).
+  std::ofstream((root_ / "m" / "2" / "model.msm.tmp-9-0").string()) << "half";
+  std::ofstream((root_ / "m" / "labels.tmp-9-1").string()) << "half";
+  // Being written by a live writer (here, or in another process).
+  const std::string live = (root_ / "m" / "1" / "model.msm.tmp-10-0").string();
+  absl::StatusOr<int> fd = CreateLockedFile(live);
+  ASSERT_TRUE(fd.ok()) << fd.status();
+  EXPECT_EQ(CreateLockedFile(live).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  // Not temporary files: left alone.
+  std::ofstream((root_ / "m" / "notes.txt").string()) << "mine";
+
+  EXPECT_EQ(store->RemoveAbandonedTempFiles(), 2);
+  EXPECT_THAT(FilesBelow(root_ / "m"),
+              ElementsAre("1", "1/model.msm", "1/model.msm.tmp-10-0", "2",
+                          "notes.txt"));
+  EXPECT_FALSE(RemoveIfAbandoned(live));
+  ::close(*fd);  // the writer dies
+  EXPECT_EQ(store->RemoveAbandonedTempFiles(), 1);
+  EXPECT_THAT(FilesBelow(root_ / "m"),
+              ElementsAre("1", "1/model.msm", "2", "notes.txt"));
+  EXPECT_THAT(*store->ListVersions("m"), ElementsAre(1));
+  EXPECT_FALSE(RemoveIfAbandoned((root_ / "absent").string()));
 }
 
 TEST_F(ModelStoreTest, OpenFailsOnAFile) {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -525,6 +526,27 @@ TEST_F(ModelRegistryTest, AHalfWrittenVersionIsNeverLoaded) {
   EXPECT_EQ(report.loaded, 0);
   EXPECT_THAT(report.failures, IsEmpty());
   EXPECT_THAT(registry->List(), ElementsAre(Pair("m", ElementsAre(1))));
+}
+
+TEST_F(ModelRegistryTest, OpenDeletesTemporaryFilesLeftByACrash) {
+  {
+    auto registry = OpenRegistry();
+    ASSERT_EQ(*registry->Publish("m", SmallArtifact(3)), 1);
+  }
+  // A crash while writing version 2 and while writing the labels.
+  std::filesystem::create_directories(root_ / "m" / "2");
+  std::ofstream((root_ / "m" / "2" / "model.msm.tmp-7-0").string()) << "half";
+  std::ofstream((root_ / "m" / "labels.tmp-7-1").string()) << "stable=";
+  ModelRegistry::LoadReport report;
+  auto registry = OpenRegistry(&report);
+  EXPECT_EQ(report.temp_files_removed, 2);
+  EXPECT_EQ(report.loaded, 1);
+  EXPECT_THAT(report.failures, IsEmpty());
+  EXPECT_FALSE(std::filesystem::exists(root_ / "m" / "2" / "model.msm.tmp-7-0"));
+  EXPECT_FALSE(std::filesystem::exists(root_ / "m" / "labels.tmp-7-1"));
+  // The claimed directory stays: its number is not reused.
+  EXPECT_EQ(*registry->Publish("m", SmallArtifact(4)), 3);
+  EXPECT_DOUBLE_EQ(PredictAt10(**registry->Get("m", 1)), 31);
 }
 
 }  // namespace
