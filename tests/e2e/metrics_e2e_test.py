@@ -51,8 +51,11 @@ class MetricsTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.stop()
+        code = cls.server.stop()
         shutil.rmtree(cls.work, ignore_errors=True)
+        if code != 0:  # also how a sanitizer report fails the test
+            raise AssertionError(f"modelserver exited with {code} on SIGTERM:\n"
+                                 + "".join(cls.server.stderr_lines))
 
     def test_exposition_passes_promtool(self):
         status, content_type, text = get(self.url)
