@@ -14,7 +14,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   prometheus-cpp-dev prometheus libcivetweb-dev nlohmann-json3-dev
   grpc-proto python3-grpcio python3-protobuf
-  podman debootstrap iproute2
+  podman debootstrap iproute2 util-linux mount
   docker-compose python3-yaml wrk
 )
 
