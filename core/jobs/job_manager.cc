@@ -6,6 +6,7 @@
 #include <deque>
 #include <exception>
 #include <map>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -41,10 +42,46 @@ bool IsFinished(JobState s) {
          s == JobState::kCancelled;
 }
 
+// An epoch event as a job's log keeps it: an EpochEvent with its metric
+// name as an index into Job::metric_names. 56 bytes, where a JobEvent takes
+// about 300 (it also holds a JobOutcome): a finished job of 100,000 epochs
+// keeps 5.6 MB instead of 40.
+struct EpochRecord {
+  int epoch = 0;
+  int max_epochs = 0;
+  int metric = 0;
+  double train_loss = 0;
+  double validation_loss = 0;
+  double validation_metric = 0;
+  double elapsed_seconds = 0;
+  double remaining_seconds = 0;
+};
+
 // One job. Every field is guarded by JobManager::Impl::mu_.
 struct Job {
+  // Events in order: kAccepted, one per entry of `epochs`, then `last`.
+  size_t num_events() const { return 1 + epochs.size() + (last ? 1 : 0); }
+  JobEvent EventAt(size_t i) const {
+    if (i == 0) return JobEvent{};  // kAccepted
+    if (i > epochs.size()) return *last;
+    const EpochRecord& r = epochs[i - 1];
+    JobEvent event;
+    event.type = JobEvent::Type::kEpoch;
+    event.epoch.epoch = r.epoch;
+    event.epoch.max_epochs = r.max_epochs;
+    event.epoch.train_loss = r.train_loss;
+    event.epoch.validation_loss = r.validation_loss;
+    event.epoch.metric_name = metric_names[r.metric];
+    event.epoch.validation_metric = r.validation_metric;
+    event.epoch.elapsed_seconds = r.elapsed_seconds;
+    event.epoch.remaining_seconds = r.remaining_seconds;
+    return event;
+  }
+
   JobSnapshot snapshot;
-  std::vector<JobEvent> events;
+  std::vector<EpochRecord> epochs;
+  std::vector<std::string> metric_names;  // distinct, usually one
+  std::optional<JobEvent> last;           // kSucceeded or kFailed
   JobFn fn;  // moved out by the worker that runs it
   bool cancel_requested = false;
   bool committing = false;  // the commit step runs; too late to cancel
@@ -84,7 +121,6 @@ class JobManager::Impl {
     job->snapshot.state = JobState::kQueued;
     job->snapshot.created_unix_micros = NowMicros();
     job->fn = std::move(fn);
-    job->events.push_back(JobEvent{});  // kAccepted
     by_id_[job->snapshot.id] = job;
     by_seq_[next_id_] = job;
     seq_of_[job->snapshot.id] = next_id_;
@@ -142,17 +178,22 @@ class JobManager::Impl {
     if (job == nullptr) return NotFound(id);
     while (true) {
       const bool finished = IsFinished(job->snapshot.state);
-      if (job->events.size() > from) {
+      const size_t available = job->num_events();
+      if (available > from) {
         if (done != nullptr) *done = finished;
-        return std::vector<JobEvent>(job->events.begin() + from,
-                                     job->events.end());
+        std::vector<JobEvent> out;
+        out.reserve(available - from);
+        for (size_t i = from; i < available; ++i) {
+          out.push_back(job->EventAt(i));
+        }
+        return out;
       }
       if (finished) {
         if (done != nullptr) *done = true;
         return std::vector<JobEvent>();
       }
       if (job->events_cv.WaitWithDeadline(&mu_, deadline) &&
-          job->events.size() <= from && !IsFinished(job->snapshot.state)) {
+          job->num_events() <= from && !IsFinished(job->snapshot.state)) {
         return std::vector<JobEvent>();  // deadline passed
       }
     }
@@ -225,13 +266,21 @@ class JobManager::Impl {
       event.type = JobEvent::Type::kFailed;
       event.error = std::move(error);
     }
-    job->events.push_back(std::move(event));
+    job->last = std::move(event);
+    job->epochs.shrink_to_fit();  // no more epochs: drop the spare capacity
     job->events_cv.SignalAll();
     if (options_.on_finish) options_.on_finish(job->snapshot);
 
     finished_.push_back(job->snapshot.id);
-    while (finished_.size() > static_cast<size_t>(options_.max_finished_jobs)) {
+    finished_epochs_ += static_cast<int64_t>(job->epochs.size());
+    while (finished_.size() > static_cast<size_t>(options_.max_finished_jobs) ||
+           (finished_epochs_ > options_.max_finished_epoch_events &&
+            finished_.size() > 1)) {
       const std::string& oldest = finished_.front();
+      auto evicted = by_id_.find(oldest);
+      if (evicted != by_id_.end()) {
+        finished_epochs_ -= static_cast<int64_t>(evicted->second->epochs.size());
+      }
       auto seq = seq_of_.find(oldest);
       if (seq != seq_of_.end()) {
         by_seq_.erase(seq->second);
@@ -249,10 +298,23 @@ class JobManager::Impl {
     job->snapshot.max_epochs = epoch.max_epochs;
     job->snapshot.train_loss = epoch.train_loss;
     job->snapshot.validation_loss = epoch.validation_loss;
-    JobEvent event;
-    event.type = JobEvent::Type::kEpoch;
-    event.epoch = epoch;
-    job->events.push_back(std::move(event));
+    EpochRecord r;
+    r.epoch = epoch.epoch;
+    r.max_epochs = epoch.max_epochs;
+    r.train_loss = epoch.train_loss;
+    r.validation_loss = epoch.validation_loss;
+    r.validation_metric = epoch.validation_metric;
+    r.elapsed_seconds = epoch.elapsed_seconds;
+    r.remaining_seconds = epoch.remaining_seconds;
+    std::vector<std::string>& names = job->metric_names;
+    while (r.metric < static_cast<int>(names.size()) &&
+           names[r.metric] != epoch.metric_name) {
+      ++r.metric;
+    }
+    if (r.metric == static_cast<int>(names.size())) {
+      names.push_back(epoch.metric_name);
+    }
+    job->epochs.push_back(r);
     job->events_cv.SignalAll();
     return !job->cancel_requested;
   }
@@ -346,8 +408,10 @@ class JobManager::Impl {
   std::map<uint64_t, std::shared_ptr<Job>> by_seq_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, uint64_t> seq_of_ ABSL_GUARDED_BY(mu_);
   std::deque<std::shared_ptr<Job>> queue_ ABSL_GUARDED_BY(mu_);
-  // Ids of kept finished jobs, in the order they finished.
+  // Ids of kept finished jobs, in the order they finished, and their epoch
+  // events in total.
   std::deque<std::string> finished_ ABSL_GUARDED_BY(mu_);
+  int64_t finished_epochs_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::thread> workers_ ABSL_GUARDED_BY(mu_);
   // Serialises Shutdown() calls so that each returns only after the join.
   absl::Mutex join_mu_;
@@ -356,11 +420,12 @@ class JobManager::Impl {
 absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(
     Options options) {
   if (options.max_concurrent < 1 || options.max_queued < 1 ||
-      options.max_finished_jobs < 1) {
+      options.max_finished_jobs < 1 || options.max_finished_epoch_events < 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "job manager options must be at least 1: max_concurrent=",
         options.max_concurrent, ", max_queued=", options.max_queued,
-        ", max_finished_jobs=", options.max_finished_jobs));
+        ", max_finished_jobs=", options.max_finished_jobs,
+        ", max_finished_epoch_events=", options.max_finished_epoch_events));
   }
   if (options.thread_niceness < 0 || options.thread_niceness > 19) {
     return absl::InvalidArgumentError(

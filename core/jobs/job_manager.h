@@ -7,8 +7,9 @@
 // cancelled, and the function should then stop and return CANCELLED (Train
 // does). Events of a job, in order: kAccepted, kEpoch..., then exactly one
 // of kSucceeded / kFailed (cancelled jobs end with kFailed and a CANCELLED
-// status). The log of a finished job is kept until it is evicted (the
-// oldest finished jobs beyond Options::max_finished_jobs).
+// status). The log of a finished job is kept until it is evicted: the
+// oldest finished jobs beyond Options::max_finished_jobs, or beyond
+// Options::max_finished_epoch_events epoch events in all, are forgotten.
 //
 // Thread-safety: every method may be called concurrently.
 #ifndef MODELSERVER_CORE_JOBS_JOB_MANAGER_H_
@@ -87,6 +88,11 @@ class JobManager {
     int max_queued = 64;
     // Finished jobs kept for Get/List/Watch. Default 256.
     int max_finished_jobs = 256;
+    // Epoch events kept in the logs of finished jobs, in all (56 bytes
+    // each): beyond it the oldest finished jobs are forgotten too, but never
+    // the most recent one. Default 1,000,000 (56 MB; 256 jobs of 100,000
+    // epochs would otherwise keep 1.4 GB).
+    int64_t max_finished_epoch_events = 1'000'000;
     // Nice value (0 = unchanged, up to 19) that each pool thread gives
     // itself on Linux before running jobs; the threads a job starts inherit
     // it. A positive value lets the scheduler favour serving threads over

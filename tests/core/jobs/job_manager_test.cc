@@ -98,6 +98,10 @@ TEST(JobManagerTest, RejectsBadOptions) {
     EXPECT_EQ(JobManager::Create(o).status().code(),
               absl::StatusCode::kInvalidArgument);
   }
+  JobManager::Options o;
+  o.max_finished_epoch_events = 0;
+  EXPECT_EQ(JobManager::Create(o).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(JobManagerTest, RejectsNicenessOutsideTheRange) {
@@ -600,6 +604,94 @@ TEST(JobManagerTest, EvictsTheOldestFinishedJobs) {
   EXPECT_EQ(m->Get(ids[2]).status().code(), absl::StatusCode::kNotFound);
   release.Notify();
   m->Shutdown(/*cancel_running=*/false);  // before the notifications go
+}
+
+// The log keeps epoch events compactly; every field comes back as
+// reported, the metric name included (even when it changes).
+TEST(JobManagerTest, ReplaysEveryFieldOfEveryEpochEvent) {
+  auto m = MakeManager();
+  ASSERT_NE(m, nullptr);
+  auto epoch = [](int e) {
+    EpochEvent x;
+    x.epoch = e;
+    x.max_epochs = 3;
+    x.train_loss = 1.5 * e;
+    x.validation_loss = 2.5 * e;
+    x.metric_name = e == 2 ? "accuracy" : "r2";
+    x.validation_metric = 0.25 * e;
+    x.elapsed_seconds = 0.125 * e;
+    x.remaining_seconds = 3.0 - e;
+    return x;
+  };
+  auto id = m->Submit(
+      "m", [&](const ProgressCallback& progress) -> absl::StatusOr<JobOutcome> {
+        for (int e = 1; e <= 3; ++e) progress(epoch(e));
+        JobOutcome o;
+        o.version = 4;
+        return o;
+      });
+  ASSERT_TRUE(id.ok());
+  std::vector<JobEvent> events = AllEvents(*m, *id);
+  ASSERT_EQ(events.size(), 5u);
+  for (int e = 1; e <= 3; ++e) {
+    const EpochEvent& got = events[e].epoch;
+    const EpochEvent want = epoch(e);
+    EXPECT_EQ(events[e].type, Type::kEpoch);
+    EXPECT_EQ(got.epoch, want.epoch);
+    EXPECT_EQ(got.max_epochs, want.max_epochs);
+    EXPECT_EQ(got.train_loss, want.train_loss);
+    EXPECT_EQ(got.validation_loss, want.validation_loss);
+    EXPECT_EQ(got.metric_name, want.metric_name);
+    EXPECT_EQ(got.validation_metric, want.validation_metric);
+    EXPECT_EQ(got.elapsed_seconds, want.elapsed_seconds);
+    EXPECT_EQ(got.remaining_seconds, want.remaining_seconds);
+  }
+  EXPECT_EQ(events[4].outcome.version, 4);
+  // From an index: the rest, the final event included.
+  bool done = false;
+  auto rest = m->WaitEvents(*id, 3, Soon(), &done);
+  ASSERT_TRUE(rest.ok());
+  EXPECT_TRUE(done);
+  EXPECT_THAT(Types(*rest), ElementsAre(Type::kEpoch, Type::kSucceeded));
+  EXPECT_EQ((*rest)[0].epoch.epoch, 3);
+}
+
+// Long jobs' logs are bounded in all: beyond max_finished_epoch_events the
+// oldest finished jobs are forgotten, but never the most recent one.
+TEST(JobManagerTest, EvictsFinishedJobsBeyondTheEpochEventBudget) {
+  JobManager::Options options;
+  options.max_finished_epoch_events = 10;
+  auto created = JobManager::Create(options);
+  ASSERT_TRUE(created.ok());
+  JobManager& m = **created;
+  auto run = [&](int epochs) {
+    auto id = m.Submit("m", [epochs](const ProgressCallback& progress) {
+      for (int e = 1; e <= epochs; ++e) progress(Epoch(e, epochs, 1));
+      return absl::StatusOr<JobOutcome>(JobOutcome());
+    });
+    EXPECT_TRUE(id.ok());
+    EXPECT_EQ(AllEvents(m, *id).size(), static_cast<size_t>(epochs) + 2);
+    return *id;
+  };
+  const std::string a = run(6);
+  const std::string b = run(6);  // 12 > 10: a goes
+  EXPECT_EQ(m.Get(a).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(m.Get(b).ok());
+  const std::string c = run(3);  // 9
+  EXPECT_TRUE(m.Get(b).ok());
+  EXPECT_TRUE(m.Get(c).ok());
+  const std::string d = run(30);  // alone over the budget: b and c go
+  EXPECT_EQ(m.Get(b).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(m.Get(c).status().code(), absl::StatusCode::kNotFound);
+  ASSERT_EQ(m.List().size(), 1u);
+  EXPECT_EQ(m.List()[0].id, d);
+  EXPECT_EQ(AllEvents(m, d).size(), 32u);
+  const std::string e = run(0);  // 30 + 0 > 10: d goes, e stays
+  EXPECT_EQ(m.Get(d).status().code(), absl::StatusCode::kNotFound);
+  const std::string f = run(1);  // 1: both kept
+  EXPECT_TRUE(m.Get(e).ok());
+  EXPECT_TRUE(m.Get(f).ok());
+  EXPECT_EQ(m.List().size(), 2u);
 }
 
 TEST(JobManagerTest, ShutdownCancelsQueuedAndRunningJobs) {
