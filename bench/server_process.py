@@ -33,18 +33,21 @@ class Process:
             threading.Thread(target=lambda s=s: [None for _ in s], daemon=True).start()
 
     def stop(self):
+        """SIGTERM (SIGKILL after 60 s); returns the exit status."""
         self.proc.terminate()
         try:
             self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        return self.proc.returncode
 
 
-def modelserver(build, model_dir, metrics=False, extra=(), http=False):
-    """modelserver on 127.0.0.1:0; `.address` is its gRPC address, `.metrics`
-    its metrics address and `.http` its REST address ("" when off)."""
-    p = Process([f"{build}/server/modelserver", "--listen", "127.0.0.1:0",
+def modelserver(build, model_dir, metrics=False, extra=(), http=False, binary=None):
+    """modelserver (`binary`, default BUILD/server/modelserver) on 127.0.0.1:0;
+    `.address` is its gRPC address, `.metrics` its metrics address and `.http`
+    its REST address ("" when off)."""
+    p = Process([binary or f"{build}/server/modelserver", "--listen", "127.0.0.1:0",
                  "--metrics-listen", "127.0.0.1:0" if metrics else "",
                  "--http-listen", "127.0.0.1:0" if http else "",
                  "--model-dir", model_dir, *extra], r'"grpc_address":"([^"]+)"')
