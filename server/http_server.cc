@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "CivetServer.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -272,12 +273,13 @@ absl::StatusOr<JsonInferRequest> JsonToInferRequest(const std::string& body) {
   if (inputs == j.end() || !inputs->is_array() || inputs->empty()) {
     return JsonError("inputs", "must be a non-empty array of tensors");
   }
+  // A set, not a scan of the inputs so far: 10^5 tensors in a 6 MB body
+  // took minutes of CPU comparing names pairwise.
+  absl::flat_hash_set<std::string> names;
   for (size_t i = 0; i < inputs->size(); ++i) {
     ASSIGN_OR_RETURN(oip::Tensor t, TensorFromJson((*inputs)[i], i));
-    for (const oip::Tensor& seen : request.inputs) {
-      if (seen.name == t.name) {
-        return JsonError(absl::StrCat("input '", t.name, "'"), "given twice");
-      }
+    if (!names.insert(t.name).second) {
+      return JsonError(absl::StrCat("input '", t.name, "'"), "given twice");
     }
     request.inputs.push_back(std::move(t));
   }

@@ -824,6 +824,9 @@ def catalogue():
              "NOT_FOUND", ["nope"]),
         Case(OIP, "batch_over_max_predict_rows", infer_case(iris_tensors(1001)),
              "RESOURCE_EXHAUSTED", ["1001", "1000"]),
+        Case(OIP, "twenty_thousand_inputs",
+             infer_case([(f"c{i}", "FP64", [1], "fp64_contents", [1.0]) for i in range(20_000)]),
+             "RESOURCE_EXHAUSTED", ["20000 columns", "--max-columns=100"]),
         Case(OIP, "no_inputs", infer_case([]),
              "INVALID_ARGUMENT", ["input"]),
 
@@ -894,6 +897,13 @@ def catalogue():
              rest_case("POST", "/v2/models/iris/infer", rest_body(rest_iris_inputs(
                  petal_width_cm={"name": "petal_width_cm", "datatype": "FP64", "shape": [1.5],
                                  "data": [0.2]}))), 400, ["petal_width_cm", "shape"]),
+        # 10^5 tensors in a 6 MB body (under the message limit): refused by
+        # the column limit at once, not after comparing names pairwise.
+        Case(REST, "hundred_thousand_inputs",
+             rest_case("POST", "/v2/models/iris/infer", json.dumps({"inputs": [
+                 {"name": f"c{i}", "datatype": "FP64", "shape": [1], "data": [1.0]}
+                 for i in range(100_000)]})),
+             429, ["100000 columns", "--max-columns=100"]),
         Case(REST, "empty_body", rest_case("POST", "/v2/models/iris/infer", ""), 400, ["JSON"]),
         Case(REST, "empty_inputs", rest_case("POST", "/v2/models/iris/infer", '{"inputs": []}'),
              400, ["inputs"]),
