@@ -38,6 +38,8 @@ RUN --mount=type=cache,id=modelserver-ccache,target=/root/.cache/ccache \
  && ccache --show-stats \
  && install -D -s -m 0755 /build/server/modelserver /out/modelserver \
  && install -D -s -m 0755 /build/client/modelctl /out/modelctl \
+ && install -D -s -m 0644 /build/server/openssl_shim/libssl.so /out/lib/libssl.so \
+ && install -D -s -m 0644 /build/server/openssl_shim/libcrypto.so /out/lib/libcrypto.so \
  && rm -rf /build
 
 # ---- runtime stage: shared libraries only ----------------------------------
@@ -58,6 +60,9 @@ RUN groupadd --system --gid 10001 modelserver \
  && chown -R 10001:10001 /var/lib/modelserver
 
 COPY --from=build /out/modelserver /out/modelctl /usr/local/bin/
+# civetweb's HTTPS with OpenSSL 3 (server/openssl_shim/libssl_shim.c);
+# modelserver's RUNPATH has $ORIGIN/../lib/modelserver.
+COPY --from=build /out/lib/ /usr/local/lib/modelserver/
 
 # Every flag --foo-bar of modelserver can be given as MODELSERVER_FOO_BAR;
 # a flag on the command line (docker run IMAGE --flag ...) wins.

@@ -14,7 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "client/csv_records.h"
 #include "client/output.h"
+#include "core/util/status_macros.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/support/client_interceptor.h"
 
 namespace modelserver::client {
 namespace {
@@ -211,12 +213,90 @@ int FollowJob(Context& c, grpc::ClientReaderInterface<v1::TrainEvent>* reader,
 
 }  // namespace
 
-std::shared_ptr<grpc::Channel> Connect(const std::string& address) {
+namespace {
+
+// Adds "authorization: Bearer <token>" to every call of the channel.
+class TokenInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit TokenInterceptor(const std::string* value) : value_(value) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::
+                PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->insert({"authorization", *value_});
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string* value_;
+};
+
+class TokenInterceptorFactory final
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit TokenInterceptorFactory(std::string token)
+      : value_("Bearer " + std::move(token)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo* /*info*/) override {
+    return new TokenInterceptor(&value_);
+  }
+
+ private:
+  const std::string value_;
+};
+
+absl::StatusOr<std::string> ReadPem(const char* flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " '", path, "' cannot be read"));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(
+    const ConnectOptions& options) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
   args.SetMaxSendMessageSize(-1);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                   args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      grpc::InsecureChannelCredentials();
+  if (options.tls || !options.ca_file.empty() || !options.cert_file.empty() ||
+      !options.key_file.empty()) {
+    if (options.cert_file.empty() != options.key_file.empty()) {
+      return absl::InvalidArgumentError(
+          "--tls-cert and --tls-key go together: give both or neither");
+    }
+    grpc::SslCredentialsOptions ssl;
+    if (!options.ca_file.empty()) {
+      ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem("--tls-ca", options.ca_file));
+    }
+    if (!options.cert_file.empty()) {
+      ASSIGN_OR_RETURN(ssl.pem_cert_chain,
+                       ReadPem("--tls-cert", options.cert_file));
+      ASSIGN_OR_RETURN(ssl.pem_private_key,
+                       ReadPem("--tls-key", options.key_file));
+    }
+    credentials = grpc::SslCredentials(ssl);
+    if (!options.server_name.empty()) {
+      args.SetSslTargetNameOverride(options.server_name);
+    }
+  }
+  if (options.token.empty()) {
+    return grpc::CreateCustomChannel(options.address, credentials, args);
+  }
+  std::vector<std::unique_ptr<
+      grpc::experimental::ClientInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(
+      std::make_unique<TokenInterceptorFactory>(options.token));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      options.address, credentials, args, std::move(interceptors));
 }
 
 int Train(Context& c, const std::string& name, const DataFlags& data,

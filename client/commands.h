@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "client/train_flags.h"
 #include "grpcpp/grpcpp.h"
 #include "modelserver/v1/model_service.grpc.pb.h"
@@ -34,8 +35,28 @@ struct Context {
   int64_t predict_batch_bytes = 4 << 20;
 };
 
-// A channel to `address` (insecure) with no client-side message size cap.
-std::shared_ptr<grpc::Channel> Connect(const std::string& address);
+// How to reach the server.
+struct ConnectOptions {
+  std::string address = "127.0.0.1:50051";
+  // TLS: `tls`, or any of the files below. `ca_file` = the CA that signed
+  // the server's certificate (empty: the system's roots); `cert_file` and
+  // `key_file` = this client's certificate for mutual TLS;
+  // `server_name` = the name to check the certificate against (empty: the
+  // address's host).
+  bool tls = false;
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  std::string server_name;
+  // Sent as "authorization: Bearer <token>" on every call; empty = none.
+  std::string token;
+};
+
+// A channel with no client-side message size cap. INVALID_ARGUMENT naming
+// the file when a TLS file cannot be read, or for a key without a
+// certificate.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(
+    const ConnectOptions& options);
 
 struct DataFlags {
   std::string path;                // CSV file

@@ -8,11 +8,13 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
 #include "client/commands.h"
 #include "client/train_flags.h"
 
@@ -48,6 +50,38 @@ int Main(int argc, char** argv) {
   app.add_option("--server", server,
                  "modelserver address (default $MODELCTL_SERVER or "
                  "127.0.0.1:50051)");
+  ConnectOptions connect;
+  auto env = [](const char* name) {
+    const char* value = std::getenv(name);
+    return std::string(value != nullptr ? value : "");
+  };
+  connect.ca_file = env("MODELCTL_TLS_CA");
+  connect.cert_file = env("MODELCTL_TLS_CERT");
+  connect.key_file = env("MODELCTL_TLS_KEY");
+  connect.token = env("MODELCTL_TOKEN");
+  std::string token_file = env("MODELCTL_TOKEN_FILE");
+  app.add_flag("--tls", connect.tls,
+               "connect with TLS, checking the server against the system's "
+               "CA certificates (implied by the --tls-* files)");
+  app.add_option("--tls-ca", connect.ca_file,
+                 "PEM CA certificate that signed the server's certificate "
+                 "(default $MODELCTL_TLS_CA)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-cert", connect.cert_file,
+                 "PEM client certificate for mutual TLS (default "
+                 "$MODELCTL_TLS_CERT)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", connect.key_file,
+                 "PEM private key of --tls-cert (default $MODELCTL_TLS_KEY)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-server-name", connect.server_name,
+                 "name the server's certificate must carry (default: the "
+                 "host of --server)");
+  app.add_option("--token-file", token_file,
+                 "file holding the bearer token sent on every call (default "
+                 "$MODELCTL_TOKEN_FILE; $MODELCTL_TOKEN holds the token "
+                 "itself)")
+      ->check(CLI::ExistingFile);
   app.add_flag("--json", json, "print one JSON object on stdout");
   app.add_flag("--no-progress", no_progress,
                "no progress bars (they are drawn only on a terminal)");
@@ -167,7 +201,23 @@ int Main(int argc, char** argv) {
   tf.seed = seed.get();
 
   Context c;
-  c.channel = Connect(server);
+  connect.address = server;
+  if (!token_file.empty()) {
+    std::ifstream in(token_file);
+    std::string token;
+    if (!in || !std::getline(in, token)) {
+      std::cerr << "modelctl: cannot read a token from '" << token_file
+                << "'\n";
+      return 2;
+    }
+    connect.token = std::string(absl::StripAsciiWhitespace(token));
+  }
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Connect(connect);
+  if (!channel.ok()) {
+    std::cerr << "modelctl: " << channel.status().message() << "\n";
+    return 2;
+  }
+  c.channel = *std::move(channel);
   c.stub = v1::ModelService::NewStub(c.channel);
   c.json = json;
   c.progress = !no_progress && isatty(STDERR_FILENO) == 1;

@@ -194,6 +194,7 @@ struct Reply {
   int status = 200;
   std::string body;  // JSON, or empty
   std::string allow;  // for 405
+  bool challenge = false;  // 401: send WWW-Authenticate
 };
 
 Reply ErrorReply(const absl::Status& status) {
@@ -255,6 +256,11 @@ absl::StatusOr<JsonInferRequest> JsonToInferRequest(const std::string& body) {
   } catch (const json::parse_error& e) {
     return absl::InvalidArgumentError(
         absl::StrCat("request body is not valid JSON (byte ", e.byte, ")"));
+  } catch (const json::out_of_range&) {
+    // A number beyond a double (1e400): nlohmann throws out_of_range 406
+    // (found by fuzz/request_fuzzer.cc).
+    return absl::InvalidArgumentError(
+        "request body holds a number out of the range of a double");
   }
   if (!j.is_object()) {
     return absl::InvalidArgumentError("request body must be a JSON object");
@@ -313,8 +319,12 @@ std::string InferResponseToJson(const std::string& model_name,
 
 class HttpServer::Dispatcher final : public CivetHandler {
  public:
-  Dispatcher(const OipHandler* handler, Metrics* metrics, int64_t max_body)
-      : handler_(handler), metrics_(metrics), max_body_(max_body) {}
+  Dispatcher(const OipHandler* handler, Metrics* metrics, int64_t max_body,
+             const Authenticator* auth)
+      : handler_(handler),
+        metrics_(metrics),
+        max_body_(max_body),
+        auth_(auth) {}
 
   bool handleGet(CivetServer* /*server*/, mg_connection* conn) override {
     return Handle(conn, "GET");
@@ -374,6 +384,10 @@ class HttpServer::Dispatcher final : public CivetHandler {
     }
     if (!reply.allow.empty()) {
       absl::StrAppend(&head, "Allow: ", reply.allow, "\r\n");
+    }
+    if (reply.challenge) {
+      absl::StrAppend(&head,
+                      "WWW-Authenticate: Bearer realm=\"modelserver\"\r\n");
     }
     if (reply.status != 204) {  // RFC 9110: no Content-Length on a 204
       absl::StrAppend(&head, "Content-Length: ", reply.body.size(), "\r\n");
@@ -453,6 +467,18 @@ class HttpServer::Dispatcher final : public CivetHandler {
                                            m.extensions().end())}}),
               ""};
     }
+    // Everything below /v2/health needs a token when tokens are on.
+    if (auth_ != nullptr && method != "OPTIONS") {
+      const char* header = mg_get_header(conn, "Authorization");
+      absl::Status allowed =
+          auth_->Check(header == nullptr ? "" : header, Access::kRead,
+                       absl::StrCat(method, " ", path));
+      if (!allowed.ok()) {
+        Reply r = ErrorReply(allowed);
+        r.challenge = absl::IsUnauthenticated(allowed);
+        return r;
+      }
+    }
     ModelPath model;
     if (!ParseModelPath(path, &model)) {
       return ErrorReply(404, absl::StrCat(
@@ -510,20 +536,28 @@ class HttpServer::Dispatcher final : public CivetHandler {
   const OipHandler* const handler_;
   Metrics* const metrics_;
   const int64_t max_body_;
+  const Authenticator* const auth_;
 };
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
     const HttpOptions& options, const OipHandler* handler, Metrics* metrics) {
   auto server = std::unique_ptr<HttpServer>(new HttpServer());
   server->dispatcher_ =
-      std::make_unique<Dispatcher>(handler, metrics, options.max_body_bytes);
-  const std::vector<std::string> civet_options = {
-      "listening_ports", options.listen,
+      std::make_unique<Dispatcher>(handler, metrics, options.max_body_bytes,
+                                   options.auth);
+  std::vector<std::string> civet_options = {
+      "listening_ports",
+      options.tls != nullptr ? CivetTls::Listen(options.listen) : options.listen,
       "num_threads", absl::StrCat(options.threads),
       "enable_keep_alive", "yes",
       // A slow or vanished client holds a thread for at most this long.
       "request_timeout_ms", "30000",
       "keep_alive_timeout_ms", "30000"};
+  if (options.tls != nullptr) {
+    for (std::string& o : options.tls->Options()) {
+      civet_options.push_back(std::move(o));
+    }
+  }
   try {
     server->civet_ = std::make_unique<CivetServer>(civet_options);
   } catch (const std::exception& e) {

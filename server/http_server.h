@@ -32,9 +32,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "server/auth.h"
 #include "server/inference.h"
 #include "server/inference_service.h"
 #include "server/metrics.h"
+#include "server/tls.h"
 
 class CivetServer;
 
@@ -45,6 +47,13 @@ struct HttpOptions {
   std::string listen = "127.0.0.1:8080";
   int threads = 4;
   int64_t max_body_bytes = 64 << 20;
+  // HTTPS with these settings; null = plain HTTP. Not owned; must outlive
+  // the server.
+  const CivetTls* tls = nullptr;
+  // Bearer tokens: /v2/health/* is open, every other endpoint needs role
+  // predict or admin (401 with WWW-Authenticate: Bearer without a valid
+  // token, 403 for another role). Null = open. Not owned.
+  const Authenticator* auth = nullptr;
 };
 
 // A parsed REST inference request.

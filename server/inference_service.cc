@@ -165,8 +165,9 @@ absl::Status OipHandler::ModelInfer(
 }
 
 InferenceServiceImpl::InferenceServiceImpl(const OipHandler* handler,
-                                           Metrics* metrics)
-    : handler_(handler), metrics_(metrics) {
+                                           Metrics* metrics,
+                                           const Authenticator* auth)
+    : handler_(handler), metrics_(metrics), auth_(auth) {
   SetMessageAllocatorFor_ModelInfer(&infer_allocator_);
 }
 
@@ -193,6 +194,10 @@ grpc::ServerUnaryReactor* InferenceServiceImpl::ModelReady(
     const inference::ModelReadyRequest* request,
     inference::ModelReadyResponse* response) {
   RpcScope scope(metrics_, Rpc::kModelReady);
+  if (absl::Status allowed = Authorize(auth_, *context, Rpc::kModelReady);
+      !allowed.ok()) {
+    return Answer(context, scope, allowed);
+  }
   absl::StatusOr<bool> ready =
       handler_->ModelReady(request->name(), request->version());
   if (ready.ok()) response->set_ready(*ready);
@@ -204,6 +209,10 @@ grpc::ServerUnaryReactor* InferenceServiceImpl::ServerMetadata(
     const inference::ServerMetadataRequest* /*request*/,
     inference::ServerMetadataResponse* response) {
   RpcScope scope(metrics_, Rpc::kServerMetadata);
+  if (absl::Status allowed = Authorize(auth_, *context, Rpc::kServerMetadata);
+      !allowed.ok()) {
+    return Answer(context, scope, allowed);
+  }
   handler_->ServerMetadata(response);
   return Answer(context, scope, absl::OkStatus());
 }
@@ -213,6 +222,10 @@ grpc::ServerUnaryReactor* InferenceServiceImpl::ModelMetadata(
     const inference::ModelMetadataRequest* request,
     inference::ModelMetadataResponse* response) {
   RpcScope scope(metrics_, Rpc::kModelMetadata);
+  if (absl::Status allowed = Authorize(auth_, *context, Rpc::kModelMetadata);
+      !allowed.ok()) {
+    return Answer(context, scope, allowed);
+  }
   absl::Status status =
       handler_->ModelMetadata(request->name(), request->version(), response);
   return Answer(context, scope, status, request->name());
@@ -223,6 +236,10 @@ grpc::ServerUnaryReactor* InferenceServiceImpl::ModelInfer(
     const inference::ModelInferRequest* request,
     inference::ModelInferResponse* response) {
   RpcScope scope(metrics_, Rpc::kModelInfer);
+  if (absl::Status allowed = Authorize(auth_, *context, Rpc::kModelInfer);
+      !allowed.ok()) {
+    return Answer(context, scope, allowed);
+  }
   absl::Status status = handler_->ModelInfer(*request, response);
   return Answer(context, scope, status, request->model_name());
 }

@@ -32,6 +32,7 @@
 #include "grpcpp/grpcpp.h"
 #include "inference/open_inference_grpc.grpc.pb.h"
 #include "server/arena_allocator.h"
+#include "server/auth.h"
 #include "server/inference.h"
 #include "server/limits.h"
 #include "server/metrics.h"
@@ -81,7 +82,10 @@ class InferenceServiceImpl final
     : public inference::GRPCInferenceService::CallbackService {
  public:
   // `handler` must outlive the service.
-  InferenceServiceImpl(const OipHandler* handler, Metrics* metrics);
+  // `auth` (not owned; null = no tokens): every RPC but ServerLive and
+  // ServerReady checks the caller's token (server/auth.h).
+  InferenceServiceImpl(const OipHandler* handler, Metrics* metrics,
+                       const Authenticator* auth = nullptr);
 
   grpc::ServerUnaryReactor* ServerLive(
       grpc::CallbackServerContext* context,
@@ -111,6 +115,7 @@ class InferenceServiceImpl final
  private:
   const OipHandler* const handler_;
   Metrics* const metrics_;
+  const Authenticator* const auth_;
   ArenaAllocator<inference::ModelInferRequest, inference::ModelInferResponse>
       infer_allocator_;
 };

@@ -112,6 +112,24 @@ int Main(int argc, char** argv) {
                  "largest UploadDataset upload, in bytes")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--tls-cert", options.tls.cert_file,
+                 "PEM certificate chain: serve gRPC, REST and metrics over "
+                 "TLS (with --tls-key)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", options.tls.key_file,
+                 "PEM private key of --tls-cert")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-client-ca", options.tls.client_ca_file,
+                 "PEM CA certificates: require client certificates signed by "
+                 "one of them (mutual TLS)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--auth-token-file", options.auth_token_file,
+                 "file of \"<role> <token>\" lines (roles admin, predict, "
+                 "metrics): every RPC but health needs a bearer token")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--metrics-require-token", options.metrics_require_token,
+               "/metrics asks for HTTP basic auth whose password is a token "
+               "of role metrics or admin");
   Limits& limits = options.limits;
   app.add_option("--max-rows", limits.max_rows,
                  "data rows of a training or evaluation dataset; more are "

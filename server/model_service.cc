@@ -89,10 +89,14 @@ int64_t rows_predicted(const v1::PredictResponse& r) {
 }
 
 // Runs a synchronous handler's body and counts the RPC.
+// Counts the call, checks its token (server/auth.h), then runs `body`.
 template <typename Body>
-grpc::Status Counted(Metrics* metrics, Rpc rpc, absl::string_view model,
-                     Body&& body) {
+grpc::Status Counted(Metrics* metrics, const Authenticator* auth,
+                     const grpc::ServerContextBase& context, Rpc rpc,
+                     absl::string_view model, Body&& body) {
   RpcScope scope(metrics, rpc);
+  absl::Status allowed = Authorize(auth, context, rpc);
+  if (!allowed.ok()) return scope.Finish(ToGrpcStatus(allowed), model);
   return scope.Finish(body(), model);
 }
 
@@ -101,14 +105,15 @@ grpc::Status Counted(Metrics* metrics, Rpc rpc, absl::string_view model,
 ModelServiceImpl::ModelServiceImpl(ModelRegistry* registry, JobManager* jobs,
                                    UploadStore* uploads, const DataSource* data,
                                    int training_threads, Metrics* metrics,
-                                   Limits limits)
+                                   Limits limits, const Authenticator* auth)
     : registry_(registry),
       jobs_(jobs),
       uploads_(uploads),
       data_(data),
       training_threads_(training_threads),
       metrics_(metrics),
-      limits_(limits) {
+      limits_(limits),
+      auth_(auth) {
   SetMessageAllocatorFor_Predict(&predict_allocator_);
 }
 
@@ -145,7 +150,7 @@ grpc::Status ModelServiceImpl::StreamJob(
 grpc::Status ModelServiceImpl::Train(
     grpc::ServerContext* context, const v1::TrainRequest* request,
     grpc::ServerWriter<v1::TrainEvent>* writer) {
-  return Counted(metrics_, Rpc::kTrain, request->name(), [&]() -> grpc::Status {
+  return Counted(metrics_, auth_, *context, Rpc::kTrain, request->name(), [&]() -> grpc::Status {
     absl::Status valid = CheckName(request->name());
     if (valid.ok()) valid = ValidateTrainOptions(request->options());
     if (valid.ok()) valid = CheckTrainLimits(request->options(), limits_);
@@ -174,7 +179,7 @@ grpc::Status ModelServiceImpl::Train(
 grpc::Status ModelServiceImpl::UploadDataset(
     grpc::ServerContext* context, grpc::ServerReader<v1::UploadChunk>* reader,
     v1::UploadResponse* response) {
-  return Counted(metrics_, Rpc::kUploadDataset, {}, [&]() -> grpc::Status {
+  return Counted(metrics_, auth_, *context, Rpc::kUploadDataset, {}, [&]() -> grpc::Status {
     absl::StatusOr<std::unique_ptr<UploadStore::Writer>> upload =
         uploads_->Begin();
     if (!upload.ok()) return ToGrpcStatus(upload.status());
@@ -199,17 +204,17 @@ grpc::Status ModelServiceImpl::UploadDataset(
 grpc::Status ModelServiceImpl::WatchJob(
     grpc::ServerContext* context, const v1::WatchJobRequest* request,
     grpc::ServerWriter<v1::TrainEvent>* writer) {
-  return Counted(metrics_, Rpc::kWatchJob, {}, [&]() -> grpc::Status {
+  return Counted(metrics_, auth_, *context, Rpc::kWatchJob, {}, [&]() -> grpc::Status {
     absl::Status valid = CheckJobId(request->job_id());
     if (!valid.ok()) return ToGrpcStatus(valid);
     return StreamJob(context, request->job_id(), writer);
   });
 }
 
-grpc::Status ModelServiceImpl::GetJob(grpc::ServerContext* /*context*/,
+grpc::Status ModelServiceImpl::GetJob(grpc::ServerContext* context,
                                       const v1::GetJobRequest* request,
                                       v1::Job* response) {
-  return Counted(metrics_, Rpc::kGetJob, {}, [&]() -> grpc::Status {
+  return Counted(metrics_, auth_, *context, Rpc::kGetJob, {}, [&]() -> grpc::Status {
     absl::Status valid = CheckJobId(request->job_id());
     if (!valid.ok()) return ToGrpcStatus(valid);
     absl::StatusOr<JobSnapshot> job = jobs_->Get(request->job_id());
@@ -219,10 +224,10 @@ grpc::Status ModelServiceImpl::GetJob(grpc::ServerContext* /*context*/,
   });
 }
 
-grpc::Status ModelServiceImpl::ListJobs(grpc::ServerContext* /*context*/,
+grpc::Status ModelServiceImpl::ListJobs(grpc::ServerContext* context,
                                         const v1::ListJobsRequest* /*request*/,
                                         v1::ListJobsResponse* response) {
-  return Counted(metrics_, Rpc::kListJobs, {}, [&]() -> grpc::Status {
+  return Counted(metrics_, auth_, *context, Rpc::kListJobs, {}, [&]() -> grpc::Status {
     for (const JobSnapshot& job : jobs_->List()) {
       *response->add_jobs() = JobToProto(job);
     }
@@ -230,10 +235,10 @@ grpc::Status ModelServiceImpl::ListJobs(grpc::ServerContext* /*context*/,
   });
 }
 
-grpc::Status ModelServiceImpl::CancelJob(grpc::ServerContext* /*context*/,
+grpc::Status ModelServiceImpl::CancelJob(grpc::ServerContext* context,
                                          const v1::CancelJobRequest* request,
                                          v1::Job* response) {
-  return Counted(metrics_, Rpc::kCancelJob, {}, [&]() -> grpc::Status {
+  return Counted(metrics_, auth_, *context, Rpc::kCancelJob, {}, [&]() -> grpc::Status {
     absl::Status valid = CheckJobId(request->job_id());
     if (!valid.ok()) return ToGrpcStatus(valid);
     absl::StatusOr<JobSnapshot> job = jobs_->Cancel(request->job_id());
@@ -243,11 +248,10 @@ grpc::Status ModelServiceImpl::CancelJob(grpc::ServerContext* /*context*/,
   });
 }
 
-grpc::Status ModelServiceImpl::Evaluate(grpc::ServerContext* /*context*/,
+grpc::Status ModelServiceImpl::Evaluate(grpc::ServerContext* context,
                                         const v1::EvaluateRequest* request,
                                         v1::EvaluateResponse* response) {
-  return Counted(
-      metrics_, Rpc::kEvaluate, request->name(), [&]() -> grpc::Status {
+  return Counted(metrics_, auth_, *context, Rpc::kEvaluate, request->name(), [&]() -> grpc::Status {
         absl::Status valid = CheckName(request->name());
         if (valid.ok()) valid = CheckVersion(request->version(), "latest");
         if (valid.ok() && !request->has_data()) {
@@ -274,6 +278,12 @@ grpc::ServerUnaryReactor* ModelServiceImpl::Predict(
     grpc::CallbackServerContext* context, const v1::PredictRequest* request,
     v1::PredictResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::Status allowed = Authorize(auth_, *context, Rpc::kPredict);
+  if (!allowed.ok()) {
+    RpcScope scope(metrics_, Rpc::kPredict);
+    reactor->Finish(scope.Finish(ToGrpcStatus(allowed), request->name()));
+    return reactor;
+  }
   reactor->Finish(DoPredict(*request, response));
   return reactor;
 }
@@ -361,9 +371,9 @@ grpc::Status ModelServiceImpl::DoPredict(const v1::PredictRequest& request,
 }
 
 grpc::Status ModelServiceImpl::ListModels(
-    grpc::ServerContext* /*context*/, const v1::ListModelsRequest* /*request*/,
+    grpc::ServerContext* context, const v1::ListModelsRequest* /*request*/,
     v1::ListModelsResponse* response) {
-  return Counted(metrics_, Rpc::kListModels, {}, [&]() -> grpc::Status {
+  return Counted(metrics_, auth_, *context, Rpc::kListModels, {}, [&]() -> grpc::Status {
     for (const auto& [name, versions] : registry_->List()) {
       if (versions.empty()) continue;
       absl::StatusOr<std::shared_ptr<const Artifact>> latest =
@@ -425,11 +435,10 @@ absl::Status ModelServiceImpl::FillModelInfo(const std::string& name,
   return absl::OkStatus();
 }
 
-grpc::Status ModelServiceImpl::GetModel(grpc::ServerContext* /*context*/,
+grpc::Status ModelServiceImpl::GetModel(grpc::ServerContext* context,
                                         const v1::GetModelRequest* request,
                                         v1::ModelInfo* response) {
-  return Counted(
-      metrics_, Rpc::kGetModel, request->name(), [&]() -> grpc::Status {
+  return Counted(metrics_, auth_, *context, Rpc::kGetModel, request->name(), [&]() -> grpc::Status {
         absl::Status valid = CheckName(request->name());
         if (valid.ok())
           valid = CheckVersion(request->version(), "every version");
@@ -439,10 +448,10 @@ grpc::Status ModelServiceImpl::GetModel(grpc::ServerContext* /*context*/,
       });
 }
 
-grpc::Status ModelServiceImpl::SetLabel(grpc::ServerContext* /*context*/,
+grpc::Status ModelServiceImpl::SetLabel(grpc::ServerContext* context,
                                         const v1::SetLabelRequest* request,
                                         v1::ModelInfo* response) {
-  return Counted(metrics_, Rpc::kSetLabel, request->name(),
+  return Counted(metrics_, auth_, *context, Rpc::kSetLabel, request->name(),
                  [&]() -> grpc::Status {
                    absl::Status s = CheckName(request->name());
                    if (s.ok()) {
@@ -454,10 +463,10 @@ grpc::Status ModelServiceImpl::SetLabel(grpc::ServerContext* /*context*/,
                  });
 }
 
-grpc::Status ModelServiceImpl::RemoveLabel(grpc::ServerContext* /*context*/,
+grpc::Status ModelServiceImpl::RemoveLabel(grpc::ServerContext* context,
                                            const v1::RemoveLabelRequest* request,
                                            v1::ModelInfo* response) {
-  return Counted(metrics_, Rpc::kRemoveLabel, request->name(),
+  return Counted(metrics_, auth_, *context, Rpc::kRemoveLabel, request->name(),
                  [&]() -> grpc::Status {
                    absl::Status s = CheckName(request->name());
                    if (s.ok()) {
@@ -470,9 +479,9 @@ grpc::Status ModelServiceImpl::RemoveLabel(grpc::ServerContext* /*context*/,
 }
 
 grpc::Status ModelServiceImpl::DeleteModel(
-    grpc::ServerContext* /*context*/, const v1::DeleteModelRequest* request,
+    grpc::ServerContext* context, const v1::DeleteModelRequest* request,
     v1::DeleteModelResponse* response) {
-  return Counted(metrics_, Rpc::kDeleteModel, request->name(),
+  return Counted(metrics_, auth_, *context, Rpc::kDeleteModel, request->name(),
                  [&]() -> grpc::Status {
                    absl::Status valid = CheckName(request->name());
                    if (valid.ok())

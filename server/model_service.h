@@ -29,6 +29,7 @@
 #include "grpcpp/grpcpp.h"
 #include "modelserver/v1/model_service.grpc.pb.h"
 #include "server/arena_allocator.h"
+#include "server/auth.h"
 #include "server/data_source.h"
 #include "server/limits.h"
 #include "server/metrics.h"
@@ -46,11 +47,13 @@ class ModelServiceImpl final
  public:
   // `training_threads`: TrainSpec::threads of every job (0 = every core).
   // `limits`: Train's epochs and hidden layers, Predict's rows and columns
-  // (server/limits.h; datasets are held to them by `data`).
+  // (server/limits.h; datasets are held to them by `data`). `auth` (not
+  // owned; null = no tokens): every RPC first checks the caller's token
+  // for AccessOf(its Rpc) (server/auth.h).
   ModelServiceImpl(ModelRegistry* registry, JobManager* jobs,
                    UploadStore* uploads, const DataSource* data,
                    int training_threads = 0, Metrics* metrics = nullptr,
-                   Limits limits = {});
+                   Limits limits = {}, const Authenticator* auth = nullptr);
 
   grpc::Status Train(grpc::ServerContext* context,
                      const v1::TrainRequest* request,
@@ -121,6 +124,7 @@ class ModelServiceImpl final
   const int training_threads_;
   Metrics* const metrics_;
   const Limits limits_;
+  const Authenticator* const auth_;
   PredictArenaAllocator predict_allocator_;
 };
 

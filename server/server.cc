@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <chrono>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -32,6 +33,20 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   }
   auto server = std::unique_ptr<Server>(new Server());
   server->options_ = options;
+  std::optional<TlsMaterial> tls;
+  if (options.tls.enabled() || !options.tls.key_file.empty() ||
+      !options.tls.client_ca_file.empty()) {
+    ASSIGN_OR_RETURN(tls, LoadTls(options.tls));
+    ASSIGN_OR_RETURN(server->civet_tls_, CivetTls::Create(*tls));
+  }
+  if (!options.auth_token_file.empty()) {
+    ASSIGN_OR_RETURN(server->auth_,
+                     Authenticator::Load(options.auth_token_file));
+  } else if (options.metrics_require_token) {
+    return absl::InvalidArgumentError(
+        "--metrics-require-token needs --auth-token-file");
+  }
+  const Authenticator* auth = server->auth_.get();
   Metrics* metrics = nullptr;
   if (!options.metrics_listen.empty()) {
     server->metrics_ = std::make_shared<Metrics>(nullptr, nullptr);
@@ -86,19 +101,37 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   }
   server->service_ = std::make_unique<ModelServiceImpl>(
       server->registry_.get(), server->jobs_.get(), server->uploads_.get(),
-      server->data_.get(), options.training_threads, metrics, options.limits);
+      server->data_.get(), options.training_threads, metrics, options.limits,
+      auth);
 
   if (metrics != nullptr) {
     // civetweb (inside prometheus-cpp) throws when it cannot bind.
+    std::vector<std::string> civet_options = {
+        "listening_ports",
+        tls ? CivetTls::Listen(options.metrics_listen) : options.metrics_listen,
+        "num_threads", "2"};
+    if (tls) {
+      for (std::string& o : server->civet_tls_->Options()) {
+        civet_options.push_back(std::move(o));
+      }
+    }
     try {
       server->exposer_ =
-          std::make_unique<prometheus::Exposer>(options.metrics_listen, 2);
+          std::make_unique<prometheus::Exposer>(std::move(civet_options));
     } catch (const std::exception& e) {
       return absl::UnavailableError(
           absl::StrCat("cannot serve metrics on '", options.metrics_listen,
                        "': ", e.what()));
     }
     server->exposer_->RegisterCollectable(server->metrics_);
+    if (options.metrics_require_token) {
+      server->exposer_->RegisterAuth(
+          [auth](const std::string& /*user*/, const std::string& password) {
+            return auth->CheckToken(password, Access::kMetrics, "GET /metrics")
+                .ok();
+          },
+          "modelserver metrics");
+    }
     const std::vector<int> ports = server->exposer_->GetListeningPorts();
     server->metrics_port_ = ports.empty() ? 0 : ports.front();
     server->metrics_address_ =
@@ -107,13 +140,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
 
   server->oip_ = std::make_unique<OipHandler>(
       server->registry_.get(), &server->ready_, metrics, options.limits);
-  server->inference_service_ =
-      std::make_unique<InferenceServiceImpl>(server->oip_.get(), metrics);
+  server->inference_service_ = std::make_unique<InferenceServiceImpl>(
+      server->oip_.get(), metrics, auth);
   if (!options.http_listen.empty()) {
     HttpOptions http;
     http.listen = options.http_listen;
     http.threads = options.http_threads;
     http.max_body_bytes = options.max_message_bytes;
+    http.tls = server->civet_tls_.get();
+    http.auth = auth;
     ASSIGN_OR_RETURN(server->http_,
                      HttpServer::Create(http, server->oip_.get(), metrics));
     server->http_port_ = server->http_->port();
@@ -125,7 +160,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
+  builder.AddListeningPort(options.listen,
+                           GrpcServerCredentials(tls ? &*tls : nullptr),
                            &server->port_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));

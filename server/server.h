@@ -4,7 +4,7 @@
 // store (<model-dir>/.uploads), the job manager, the metrics and their
 // Prometheus endpoint (unless `metrics_listen` is empty), the REST endpoints
 // of the Open Inference Protocol (unless `http_listen` is empty), and a gRPC
-// server (insecure credentials) serving modelserver.v1.ModelService,
+// server (TLS when options.tls is set) serving modelserver.v1.ModelService,
 // inference.GRPCInferenceService, grpc.health.v1.Health (SERVING for "" and
 // both services until shutdown begins) and server reflection, and starts
 // listening.
@@ -31,7 +31,9 @@
 #include "server/data_source.h"
 #include "server/http_server.h"
 #include "server/inference_service.h"
+#include "server/auth.h"
 #include "server/limits.h"
+#include "server/tls.h"
 #include "server/metrics.h"
 #include "server/model_service.h"
 #include "server/upload_store.h"
@@ -80,6 +82,13 @@ struct ServerOptions {
   // Rows, columns, levels, hidden units and layers, epochs, prediction rows
   // (server/limits.h).
   Limits limits;
+  // TLS for every listener (server/tls.h); off when tls.cert_file is empty.
+  TlsOptions tls;
+  // Bearer tokens and roles (server/auth.h); empty = no authentication.
+  std::string auth_token_file;
+  // The metrics endpoint asks for HTTP basic auth whose password is a token
+  // of role metrics or admin (needs auth_token_file).
+  bool metrics_require_token = false;
 };
 
 class Server {
@@ -126,6 +135,8 @@ class Server {
   // Metrics outlive everything that counts into them; the exposer, whose
   // scrapes read the registry and the job manager, goes first.
   std::shared_ptr<Metrics> metrics_;
+  std::unique_ptr<Authenticator> auth_;
+  std::unique_ptr<CivetTls> civet_tls_;
   std::unique_ptr<ModelRegistry> registry_;
   std::unique_ptr<UploadStore> uploads_;
   std::unique_ptr<DataSource> data_;

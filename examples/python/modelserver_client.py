@@ -16,6 +16,11 @@ The stubs come from ./generate.sh (default directory: gen/ next to this file).
   modelserver_client.py demo ../../tests/data/iris.csv --target species
 
 Any failed call prints its gRPC status code and message and exits with 1.
+
+TLS and tokens (docs/operations.md, "Security"): --tls-ca CA.pem checks the
+server's certificate (--tls-cert/--tls-key add a client certificate for
+mutual TLS); --token-file FILE (or $MODELSERVER_TOKEN) sends
+"authorization: Bearer <token>" with every call.
 """
 import argparse
 import math
@@ -149,6 +154,12 @@ def list_models(stub):
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--address", default="127.0.0.1:50051", help="server (host:port)")
+    p.add_argument("--tls-ca", help="PEM CA certificate of the server (turns TLS on)")
+    p.add_argument("--tls-cert", help="PEM client certificate (mutual TLS)")
+    p.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    p.add_argument("--tls-server-name", help="name the server's certificate carries")
+    p.add_argument("--token-file", help="file holding a bearer token "
+                   "(default: $MODELSERVER_TOKEN)")
     p.add_argument("--gen", default=os.path.join(HERE, "gen"),
                    help="directory of the stubs written by generate.sh (default: %(default)s)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -179,14 +190,63 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
+class _TokenInterceptor(grpc.UnaryUnaryClientInterceptor,
+                        grpc.UnaryStreamClientInterceptor):
+    """Adds "authorization: Bearer <token>" to every call (also without TLS,
+    where gRPC's call credentials are not sent)."""
+
+    def __init__(self, token):
+        self._metadata = ("authorization", f"Bearer {token}")
+
+    def _details(self, details):
+        metadata = list(details.metadata or []) + [self._metadata]
+        return _CallDetails(details.method, details.timeout, metadata,
+                            details.credentials, getattr(details, "wait_for_ready", None),
+                            getattr(details, "compression", None))
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
+
+class _CallDetails(grpc.ClientCallDetails):
+    def __init__(self, method, timeout, metadata, credentials, wait_for_ready, compression):
+        self.method, self.timeout, self.metadata = method, timeout, metadata
+        self.credentials, self.wait_for_ready, self.compression = (
+            credentials, wait_for_ready, compression)
+
+
+def open_channel(args):
+    """A channel to args.address: TLS when a --tls-* file is given, with the
+    bearer token of --token-file / $MODELSERVER_TOKEN on every call."""
+    limit = 64 * 1024 * 1024  # the server's default --max-message-bytes
+    options = [("grpc.max_send_message_length", limit),
+               ("grpc.max_receive_message_length", limit)]
+    if args.tls_server_name:
+        options.append(("grpc.ssl_target_name_override", args.tls_server_name))
+    if args.tls_ca or args.tls_cert:
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=read_bytes(args.tls_ca) if args.tls_ca else None,
+            private_key=read_bytes(args.tls_key) if args.tls_key else None,
+            certificate_chain=read_bytes(args.tls_cert) if args.tls_cert else None)
+        channel = grpc.secure_channel(args.address, credentials, options=options)
+    else:
+        channel = grpc.insecure_channel(args.address, options=options)
+    token = os.environ.get("MODELSERVER_TOKEN", "")
+    if args.token_file:
+        with open(args.token_file) as f:
+            token = f.read().strip()
+    if token:
+        channel = grpc.intercept_channel(channel, _TokenInterceptor(token))
+    return channel
+
+
 def main(argv=None):
     args = parse_args(argv)
     load_stubs(args.gen)
-    # Plaintext, like the server; messages up to the server's default 64 MiB.
-    limit = 64 * 1024 * 1024
-    with grpc.insecure_channel(args.address, options=[
-            ("grpc.max_send_message_length", limit),
-            ("grpc.max_receive_message_length", limit)]) as channel:
+    with open_channel(args) as channel:
         stub = pb_grpc.ModelServiceStub(channel)
         try:
             if args.command == "train":

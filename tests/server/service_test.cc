@@ -8,7 +8,10 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <future>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -17,11 +20,14 @@
 #include "absl/strings/str_cat.h"
 #include "core/artifact/model_store.h"
 #include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "inference/open_inference_grpc.grpc.pb.h"
 #include "modelserver/v1/model_service.grpc.pb.h"
 #include "server/proto_convert.h"
+#include "server/auth.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "server/server.h"
 
 namespace modelserver::server {
@@ -652,6 +658,94 @@ TEST_F(ServiceTest, LimitsAnswerWithTheirCodeAndNameTheFlag) {
   expect(oip->ModelInfer(&ctx, infer, &out),
          grpc::StatusCode::RESOURCE_EXHAUSTED,
          "input 'x': 4 rows are more than the server's --max-predict-rows=3");
+}
+
+// With --auth-token-file, every method of both services asks for a token of
+// the right role (an empty request: the answer past the check does not
+// matter here); health does not.
+TEST_F(ServiceTest, TokensGuardEveryMethodButHealth) {
+  const std::string tokens = dir_ + "/tokens";
+  std::ofstream(tokens) << "admin admin-token-0123456789\n"
+                        << "predict predict-token-0123456789\n";
+  server_.reset();
+  StartServer([&](ServerOptions& o) { o.auth_token_file = tokens; });
+  std::map<std::string, Access> access;
+  for (int i = 0; i < kNumRpcs; ++i) {
+    access[RpcName(static_cast<Rpc>(i))] = AccessOf(static_cast<Rpc>(i));
+  }
+  auto channel = grpc::CreateChannel(server_->address(),
+                                     grpc::InsecureChannelCredentials());
+  grpc::GenericStub generic(channel);
+  auto call = [&](const std::string& method, const std::string& token) {
+    grpc::ClientContext ctx;
+    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    grpc::Slice empty;
+    grpc::ByteBuffer request(&empty, 1), response;
+    std::promise<grpc::Status> done;
+    generic.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response,
+                      [&](grpc::Status s) { done.set_value(std::move(s)); });
+    return done.get_future().get();
+  };
+  auto is_auth_error = [](const grpc::Status& s) {
+    return s.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+           s.error_code() == grpc::StatusCode::PERMISSION_DENIED;
+  };
+  int methods = 0;
+  for (const char* service_name :
+       {"modelserver.v1.ModelService", "inference.GRPCInferenceService"}) {
+    const google::protobuf::ServiceDescriptor* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+            service_name);
+    ASSERT_NE(service, nullptr) << service_name;
+    for (int i = 0; i < service->method_count(); ++i) {
+      const std::string name = service->method(i)->name();
+      ASSERT_TRUE(access.count(name)) << name;
+      const Access needed = access[name];
+      const std::string path = "/" + service->full_name() + "/" + name;
+      ++methods;
+      grpc::Status none = call(path, "");
+      if (needed == Access::kOpen) {
+        EXPECT_TRUE(none.ok()) << name << ": " << none.error_message();
+      } else {
+        EXPECT_EQ(none.error_code(), grpc::StatusCode::UNAUTHENTICATED) << name;
+        EXPECT_EQ(none.error_message(),
+                  name + ": no token; send the header \"authorization: "
+                         "Bearer <token>\"");
+      }
+      grpc::Status wrong = call(path, "guessed-token-0123456789");
+      EXPECT_EQ(wrong.error_code(), needed == Access::kOpen
+                                        ? grpc::StatusCode::OK
+                                        : grpc::StatusCode::UNAUTHENTICATED)
+          << name;
+      grpc::Status predict = call(path, "predict-token-0123456789");
+      if (needed == Access::kWrite) {
+        EXPECT_EQ(predict.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+            << name;
+      } else {
+        EXPECT_FALSE(is_auth_error(predict))
+            << name << ": " << predict.error_message();
+      }
+      grpc::Status admin = call(path, "admin-token-0123456789");
+      EXPECT_FALSE(is_auth_error(admin)) << name << ": " << admin.error_message();
+    }
+  }
+  EXPECT_EQ(methods, kNumRpcs);
+  // Health stays open for probes.
+  auto health = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext ctx;
+  grpc::health::v1::HealthCheckResponse status;
+  ASSERT_TRUE(health->Check(&ctx, {}, &status).ok());
+  EXPECT_EQ(status.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  // A real call with the right token works end to end.
+  v1::TrainRequest train = LinearRequest("m");
+  grpc::ClientContext train_ctx;
+  train_ctx.AddMetadata("authorization", "Bearer admin-token-0123456789");
+  auto reader = stub_->Train(&train_ctx, train);
+  v1::TrainEvent event;
+  while (reader->Read(&event)) {
+  }
+  EXPECT_TRUE(reader->Finish().ok());
 }
 
 TEST_F(ServiceTest, BadDataNamesRowAndColumn) {
