@@ -9,6 +9,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libeigen3-dev libabsl-dev libfast-float-dev libcli11-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libssl-dev openssl
   python3
   python3-sklearn python3-pandas python3-matplotlib libopenblas0-pthread
   libgtest-dev libgmock-dev googletest libbenchmark-dev
@@ -24,6 +25,7 @@ BUILD_ONLY_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libeigen3-dev libabsl-dev libfast-float-dev libcli11-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libssl-dev
   prometheus-cpp-dev libcivetweb-dev nlohmann-json3-dev libbenchmark-dev
 )
 case "${1:-}" in
