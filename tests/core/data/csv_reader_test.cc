@@ -439,6 +439,52 @@ TEST(CsvReaderTest, TextAfterClosingQuote) {
   EXPECT_THAT(Message(s.status()), HasSubstr("after the closing quote: ' '"));
 }
 
+// A field longer than max_field_bytes with a NUL beyond the limit is too
+// long whatever the chunk size (a whole read used to report the NUL, a
+// chunked one the length); found by fuzz/csv_fuzzer.cc
+// (fuzz/regressions/csv/nul_beyond_field_limit).
+TEST(CsvReaderTest, FieldTooLongBeforeNulAcrossChunks) {
+  CsvOptions options;
+  options.max_field_bytes = 4;
+  for (const std::string& text :
+       {std::string("a,b\n123456\0x,1\n", 15),
+        std::string("a,b\n\"123456\0x\",1\n", 17)}) {
+    const absl::Status want = ReadCsvString(text, options).status();
+    EXPECT_EQ(want.code(), absl::StatusCode::kResourceExhausted) << want;
+    for (size_t chunk : {1, 2, 3, 5, 8}) {
+      EXPECT_EQ(
+          csv_internal::ReadCsvStringInChunks(text, options, chunk).status(),
+          want)
+          << "chunk " << chunk;
+    }
+  }
+  // Within the limit the NUL is the error.
+  EXPECT_THAT(Message(Read(std::string("a,b\n12\0,1\n", 10), options).status()),
+              HasSubstr("NUL byte in a field"));
+}
+
+// The quoted excerpt is the same whatever the chunk size: a 1-byte chunk
+// used to end it at the chunk's end ('x' instead of 'x,2'); found by
+// fuzz/csv_fuzzer.cc (fuzz/regressions/csv/excerpt_across_chunks).
+TEST(CsvReaderTest, TextAfterClosingQuoteAcrossChunks) {
+  for (const char* text : {"a,b\n\"1\"x,2\n", "a,b\n\"1\"x,2",
+                           "a,b\n\"1\"0123456789abc,2\n"}) {
+    SCOPED_TRACE(text);
+    const std::string want = Message(ReadCsvString(text, CsvOptions()).status());
+    EXPECT_THAT(want, HasSubstr("unexpected text after the closing quote"));
+    for (size_t chunk : {1, 2, 3, 5, 8, 13}) {
+      EXPECT_EQ(Message(csv_internal::ReadCsvStringInChunks(text, CsvOptions(),
+                                                            chunk)
+                            .status()),
+                want)
+          << "chunk " << chunk;
+    }
+  }
+  EXPECT_EQ(Message(ReadCsvString("a,b\n\"1\"x,2\n", CsvOptions()).status()),
+            "line 2, column 'a': unexpected text after the closing quote: "
+            "'x,2' (a quote inside a quoted field must be doubled)");
+}
+
 TEST(CsvReaderTest, NonFiniteNumbers) {
   for (const char* v : {"inf", "-Infinity", "nan", "1e400", "-1e999"}) {
     auto t = Read(absl::StrCat("id,x\n1,2.5\n2,", v, "\n"));
