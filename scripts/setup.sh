@@ -17,6 +17,7 @@ PACKAGES=(
   grpc-proto python3-grpcio python3-protobuf
   podman debootstrap iproute2 util-linux mount
   docker-compose python3-yaml wrk
+  clang-14 libclang-rt-14-dev llvm-14
 )
 
 # Compile-time packages of modelserver and modelctl only (configuring the

@@ -621,6 +621,12 @@ TEST(JsonInferRequestTest, ErrorsNameTheField) {
       {R"({"inputs": [{"name": "a", "datatype": "FP64", "shape": [1], "data": [1]}],
            "outputs": [{"nom": "x"}]})",
        "outputs[0]: must be an object with a string \"name\""},
+      // nlohmann's out_of_range, not a parse_error: was thrown out (found by
+      // fuzz/request_fuzzer.cc; fuzz/regressions/request/json_number_overflow).
+      {R"({"inputs": [{"name": "a", "datatype": "FP64", "shape": [1], "data": [1e400]}]})",
+       "request body holds a number out of the range of a double"},
+      {R"({"inputs": [{"name": "a", "datatype": "INT64", "shape": [1], "data": [-1e3922337203685477580708]}]})",
+       "request body holds a number out of the range of a double"},
   };
   for (const auto& [body, expected] : cases) {
     absl::StatusOr<JsonInferRequest> r = JsonToInferRequest(body);
