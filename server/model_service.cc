@@ -152,8 +152,9 @@ grpc::Status ModelServiceImpl::Train(
     grpc::ServerWriter<v1::TrainEvent>* writer) {
   return Counted(metrics_, auth_, *context, Rpc::kTrain, request->name(), [&]() -> grpc::Status {
     absl::Status valid = CheckName(request->name());
-    if (valid.ok()) valid = ValidateTrainOptions(request->options());
+    // The server's limits first: their message names the flag.
     if (valid.ok()) valid = CheckTrainLimits(request->options(), limits_);
+    if (valid.ok()) valid = ValidateTrainOptions(request->options());
     if (valid.ok() && !request->has_data()) {
       valid = absl::InvalidArgumentError(
           "data: no source set (one of rows, csv, upload_id, path)");
