@@ -463,6 +463,30 @@ TEST(CsvReaderTest, FieldTooLongBeforeNulAcrossChunks) {
               HasSubstr("NUL byte in a field"));
 }
 
+// A quoted field longer than max_field_bytes is RESOURCE_EXHAUSTED with the
+// same message whatever the chunk size, closed or not, and also when text
+// follows its closing quote (a whole read used to report that text, or the
+// length without the hint that a chunked read gave); found by
+// fuzz/csv_fuzzer.cc (fuzz/regressions/csv/long_quoted_field_then_text).
+TEST(CsvReaderTest, LongQuotedFieldAcrossChunks) {
+  CsvOptions options;
+  options.max_field_bytes = 4;
+  for (const char* text : {"a,b\n1,\"12\n3456\"x\n", "a,b\n1,\"123456\"\n",
+                           "a,b\n1,\"123456"}) {
+    SCOPED_TRACE(text);
+    const absl::Status want = ReadCsvString(text, options).status();
+    EXPECT_EQ(Message(want),
+              "line 2, column 'b': field is longer than max_field_bytes=4 "
+              "bytes (is a closing quote missing?)");
+    for (size_t chunk : {1, 2, 3, 5, 8}) {
+      EXPECT_EQ(
+          csv_internal::ReadCsvStringInChunks(text, options, chunk).status(),
+          want)
+          << "chunk " << chunk;
+    }
+  }
+}
+
 // The quoted excerpt is the same whatever the chunk size: a 1-byte chunk
 // used to end it at the chunk's end ('x' instead of 'x,2'); found by
 // fuzz/csv_fuzzer.cc (fuzz/regressions/csv/excerpt_across_chunks).
