@@ -145,11 +145,11 @@ scrape() {
 sys.stdout.write(urllib.request.urlopen("http://" + sys.argv[1] + "/metrics", timeout=10).read().decode())' "$METRICS"
 }
 # Per-job series (modelserver_training_job_loss, _epoch) exist only while a
-# job runs: start one that outlasts the scrape (an MLP for 10^6 epochs on
-# iris), then cancel it.
+# job runs: start one that outlasts the scrape (an MLP for 10^5 epochs on
+# iris, the default --max-epochs), then cancel it.
 "$MODELCTL" --server "$GRPC" train --name deploy-validate \
   --data "$DEPLOY/../tests/data/iris.csv" --target species --model mlp \
-  --epochs 1000000 --early-stopping-patience 0 --detach --json > "$WORK/job.json"
+  --epochs 100000 --early-stopping-patience 0 --detach --json > "$WORK/job.json"
 JOB=$(sed -n 's/.*"job_id":"\([^"]*\)".*/\1/p' "$WORK/job.json")
 [ -n "$JOB" ] || { echo "validate: no job id in $(cat "$WORK/job.json")" >&2; exit 1; }
 # One REST request too, so that REST series exist with a code.

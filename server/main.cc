@@ -239,6 +239,7 @@ int Main(int argc, char** argv) {
        {"versions", static_cast<int64_t>(report.loaded)},
        {"serve_versions", s->registry().policy().ToString()},
        {"versions_not_loaded", static_cast<int64_t>(report.failures.size())},
+       {"temp_files_removed", static_cast<int64_t>(report.temp_files_removed)},
        {"grpc_version", grpc::Version()}});
 
   s->Wait();
