@@ -112,7 +112,15 @@ std::optional<double> ParseIsoDateTime(absl::string_view text) {
 }
 
 CivilTime ToCivil(double seconds) {
-  const double days_f = std::floor(seconds / 86400.0);
+  // Beyond 10^15 days (2.7e12 years) the day arithmetic below would
+  // overflow int64 (undefined behaviour; found by fuzz/artifact_fuzzer.cc):
+  // such times saturate to midnight of that day.
+  constexpr double kMaxDays = 1e15;
+  double days_f = std::floor(seconds / 86400.0);
+  if (days_f > kMaxDays || days_f < -kMaxDays) {
+    days_f = days_f > 0 ? kMaxDays : -kMaxDays;
+    seconds = days_f * 86400.0;
+  }
   const int64_t z0 = static_cast<int64_t>(days_f);
   CivilTime t;
   t.seconds_of_day = seconds - days_f * 86400.0;

@@ -34,7 +34,8 @@ struct CivilTime {
   int day_of_week;        // 0 = Monday ... 6 = Sunday (as pandas)
   double seconds_of_day;  // [0, 86400]
 };
-// REQUIRES: `seconds` is finite.
+// REQUIRES: `seconds` is finite. Times more than 10^15 days (8.64e19 s)
+// from the epoch saturate to midnight of day +-10^15.
 CivilTime ToCivil(double seconds);
 
 // `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`, or `YYYY-MM-DD` when the time is midnight.

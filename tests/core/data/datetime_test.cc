@@ -57,5 +57,25 @@ TEST(DateTimeTest, Formats) {
   EXPECT_EQ(FormatIsoDateTime(-86400), "1969-12-31");
 }
 
+// Finite times beyond 10^15 days saturate instead of overflowing int64
+// (undefined behaviour found by fuzz/artifact_fuzzer.cc:
+// fuzz/regressions/artifact/date_beyond_int64_days).
+TEST(DateTimeTest, ToCivilSaturatesFarFromTheEpoch) {
+  for (double s : {1e300, 8.64e19 + 86400.0 * 5, 8.64e19}) {
+    const CivilTime t = ToCivil(s);
+    EXPECT_EQ(t.year, 2737907008958) << s;
+    EXPECT_EQ(t.month, 7) << s;
+    EXPECT_EQ(t.day, 5) << s;
+    EXPECT_EQ(t.day_of_week, 2) << s;
+    EXPECT_EQ(t.seconds_of_day, 0.0) << s;
+  }
+  const CivilTime t = ToCivil(-1e300);
+  EXPECT_EQ(t.year, -2737907005019);
+  EXPECT_EQ(t.month, 6);
+  EXPECT_EQ(t.day, 29);
+  EXPECT_EQ(t.day_of_week, 4);
+  EXPECT_EQ(t.seconds_of_day, 0.0);
+}
+
 }  // namespace
 }  // namespace modelserver
