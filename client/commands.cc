@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <tuple>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -14,7 +15,6 @@
 #include "absl/strings/str_cat.h"
 #include "client/csv_records.h"
 #include "client/output.h"
-#include "core/util/status_macros.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/support/client_interceptor.h"
 
@@ -273,14 +273,14 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(
           "--tls-cert and --tls-key go together: give both or neither");
     }
     grpc::SslCredentialsOptions ssl;
-    if (!options.ca_file.empty()) {
-      ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem("--tls-ca", options.ca_file));
-    }
-    if (!options.cert_file.empty()) {
-      ASSIGN_OR_RETURN(ssl.pem_cert_chain,
-                       ReadPem("--tls-cert", options.cert_file));
-      ASSIGN_OR_RETURN(ssl.pem_private_key,
-                       ReadPem("--tls-key", options.key_file));
+    for (const auto& [flag, path, out] :
+         {std::tuple{"--tls-ca", &options.ca_file, &ssl.pem_root_certs},
+          std::tuple{"--tls-cert", &options.cert_file, &ssl.pem_cert_chain},
+          std::tuple{"--tls-key", &options.key_file, &ssl.pem_private_key}}) {
+      if (path->empty()) continue;
+      absl::StatusOr<std::string> pem = ReadPem(flag, *path);
+      if (!pem.ok()) return pem.status();
+      *out = *std::move(pem);
     }
     credentials = grpc::SslCredentials(ssl);
     if (!options.server_name.empty()) {
