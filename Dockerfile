@@ -61,7 +61,7 @@ RUN groupadd --system --gid 10001 modelserver \
 
 COPY --from=build /out/modelserver /out/modelctl /usr/local/bin/
 # civetweb's HTTPS with OpenSSL 3 (server/openssl_shim/libssl_shim.c);
-# modelserver's RUNPATH has $ORIGIN/../lib/modelserver.
+# modelserver's RUNPATH lists /usr/local/lib/modelserver.
 COPY --from=build /out/lib/ /usr/local/lib/modelserver/
 
 # Every flag --foo-bar of modelserver can be given as MODELSERVER_FOO_BAR;
