@@ -54,3 +54,14 @@ def modelserver(build, model_dir, metrics=False, extra=(), http=False, binary=No
     p.metrics = json.loads(p.line)["metrics_address"]
     p.http = json.loads(p.line)["http_address"]
     return p
+
+
+def sanitizer_of(binary):
+    """"asan", "tsan" or None: which sanitizer runtime the binary carries."""
+    with open(binary, "rb") as f:
+        content = f.read()
+    if b"__tsan_init" in content:
+        return "tsan"
+    if b"__asan_init" in content:
+        return "asan"
+    return None

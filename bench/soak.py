@@ -64,7 +64,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from server_process import modelserver  # noqa: E402
+from server_process import modelserver, sanitizer_of  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tests", "data")
@@ -90,17 +90,6 @@ def stubs(work):
             importlib.import_module("modelserver.v1.model_service_pb2_grpc"),
             importlib.import_module("inference.open_inference_grpc_pb2"),
             importlib.import_module("inference.open_inference_grpc_pb2_grpc"))
-
-
-def sanitizer_of(binary):
-    """"asan", "tsan" or None: which sanitizer runtime the binary carries."""
-    with open(binary, "rb") as f:
-        content = f.read()
-    if b"__tsan_init" in content:
-        return "tsan"
-    if b"__asan_init" in content:
-        return "asan"
-    return None
 
 
 def proc_status(pid, anon=False):

@@ -57,6 +57,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from server_process import sanitizer_of  # noqa: E402
 GRPC_PLUGIN = "/usr/bin/grpc_python_plugin"
 
 import grpc  # noqa: E402
@@ -92,16 +94,6 @@ def stubs():
     pb = importlib.import_module("modelserver.v1.model_service_pb2")
     pb_grpc = importlib.import_module("modelserver.v1.model_service_pb2_grpc")
     ipb = importlib.import_module("inference.open_inference_grpc_pb2")
-
-
-def sanitizer_of(binary):
-    with open(binary, "rb") as f:
-        content = f.read()
-    if b"__tsan_init" in content:
-        return "tsan"
-    if b"__asan_init" in content:
-        return "asan"
-    return None
 
 
 def proc_status(pid):
