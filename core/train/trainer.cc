@@ -635,9 +635,9 @@ absl::StatusOr<TrainResult> Train(const Table& table, const TrainSpec& spec,
   return TrainImpl(table, spec, progress, nullptr);
 }
 
-absl::StatusOr<CrossValidationResult> CrossValidate(const Table& table,
-                                                    const TrainSpec& spec,
-                                                    int k) {
+absl::StatusOr<CrossValidationResult> CrossValidate(
+    const Table& table, const TrainSpec& spec, int k,
+    const ProgressCallback& progress) {
   RETURN_IF_ERROR(ValidateTrainSpec(spec));
   const Column* target = table.Find(spec.target);
   if (target == nullptr) {
@@ -658,7 +658,7 @@ absl::StatusOr<CrossValidationResult> CrossValidate(const Table& table,
     const Table train_rows = kept.SelectRows(fold.train);
     const Table test_rows = kept.SelectRows(fold.validation);
     ASSIGN_OR_RETURN(TrainResult r,
-                     TrainImpl(train_rows, spec, {},
+                     TrainImpl(train_rows, spec, progress,
                                IsClassifier(spec.kind) ? &labels : nullptr));
     ASSIGN_OR_RETURN(Eigen::MatrixXd x, r.pipeline.Transform(test_rows));
     ASSIGN_OR_RETURN(EncodedTarget y, EncodeTarget(*test_rows.Find(spec.target),

@@ -150,13 +150,15 @@ absl::StatusOr<TrainResult> Train(Table&& table, const TrainSpec& spec,
 // k-fold cross-validation: trains on k-1 folds (with the spec's own
 // validation split inside them) and evaluates on the held-out fold.
 // Stratified for classifiers. Returns each fold's metrics and their summary.
+// `progress`, when set, receives every fold's epochs (epoch numbers restart
+// at 1 in each fold); returning false stops at once with CANCELLED.
 struct CrossValidationResult {
   std::vector<MetricList> folds;
   std::vector<MetricSummary> summary;
 };
-absl::StatusOr<CrossValidationResult> CrossValidate(const Table& table,
-                                                    const TrainSpec& spec,
-                                                    int k);
+absl::StatusOr<CrossValidationResult> CrossValidate(
+    const Table& table, const TrainSpec& spec, int k,
+    const ProgressCallback& progress = {});
 
 // A target column encoded for a model: `y` has the model's output layout
 // (value; 0/1 for binary; one-hot for k >= 3 classes), `classes` the class
