@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <utility>
 
@@ -55,6 +56,8 @@ enum MetadataTag : uint32_t {
   kMetaEpochsRun = 19,
   kMetaEarlyStopped = 20,
   kMetaTrainingSeconds = 21,
+  // 45-49: hyperparameter search (core/tune, docs/tuning.md).
+  kMetaTuning = 45,
 };
 
 void PutField(ByteWriter* out, uint32_t tag, const ByteWriter& body) {
@@ -88,6 +91,84 @@ void PutMetrics(ByteWriter* out, uint32_t tag, const MetricList& m) {
     b.WriteF64(value);
   }
   PutField(out, tag, b);
+}
+
+// Body of kMetaTuning (docs/artifact-format.md): metric, u64 higher is
+// better, u64 folds, mode, stop reason, u64 best trial, u64 seed, u64 max
+// trials, f64 search seconds, u64 trial count, then per trial: u64 trial,
+// u64 parameter count, (key, value) strings, f64 mean, f64 stddev, f64
+// seconds, error.
+void PutTuning(ByteWriter* out, const TuneSummary& t) {
+  ByteWriter b;
+  b.WriteString(t.metric);
+  b.WriteU64(t.higher_is_better ? 1 : 0);
+  b.WriteU64(static_cast<uint64_t>(t.folds));
+  b.WriteString(t.mode);
+  b.WriteString(t.stop_reason);
+  b.WriteU64(static_cast<uint64_t>(t.best_trial));
+  b.WriteU64(t.seed);
+  b.WriteU64(static_cast<uint64_t>(t.max_trials));
+  b.WriteF64(t.search_seconds);
+  b.WriteU64(t.trials.size());
+  for (const TuneTrial& trial : t.trials) {
+    b.WriteU64(static_cast<uint64_t>(trial.trial));
+    b.WriteU64(trial.params.size());
+    for (const auto& [k, v] : trial.params) {
+      b.WriteString(k);
+      b.WriteString(v);
+    }
+    b.WriteF64(trial.mean);
+    b.WriteF64(trial.stddev);
+    b.WriteF64(trial.seconds);
+    b.WriteString(trial.error);
+  }
+  PutField(out, kMetaTuning, b);
+}
+
+absl::StatusOr<int> ReadCount(ByteReader* r, absl::string_view what) {
+  ASSIGN_OR_RETURN(uint64_t v, r->ReadU64(what));
+  if (v > static_cast<uint64_t>(std::numeric_limits<int>::max())) {
+    return absl::DataLossError(
+        absl::StrCat("metadata: implausible ", what, " ", v));
+  }
+  return static_cast<int>(v);
+}
+
+absl::StatusOr<TuneSummary> ReadTuning(ByteReader* r) {
+  TuneSummary t;
+  ASSIGN_OR_RETURN(t.metric, r->ReadString("tuning metric"));
+  ASSIGN_OR_RETURN(uint64_t higher, r->ReadU64("tuning direction"));
+  t.higher_is_better = higher != 0;
+  ASSIGN_OR_RETURN(t.folds, ReadCount(r, "tuning folds"));
+  ASSIGN_OR_RETURN(t.mode, r->ReadString("tuning mode"));
+  ASSIGN_OR_RETURN(t.stop_reason, r->ReadString("tuning stop reason"));
+  ASSIGN_OR_RETURN(t.best_trial, ReadCount(r, "tuning best trial"));
+  ASSIGN_OR_RETURN(t.seed, r->ReadU64("tuning seed"));
+  ASSIGN_OR_RETURN(t.max_trials, ReadCount(r, "tuning max trials"));
+  ASSIGN_OR_RETURN(t.search_seconds, r->ReadF64("tuning seconds"));
+  ASSIGN_OR_RETURN(uint64_t n, r->ReadU64("tuning trial count"));
+  // Each trial takes at least 8 + 8 + 3 * 8 + 8 bytes.
+  if (n > r->remaining() / 48) {
+    return absl::DataLossError("metadata: implausible tuning trial count");
+  }
+  t.trials.resize(n);
+  for (TuneTrial& trial : t.trials) {
+    ASSIGN_OR_RETURN(trial.trial, ReadCount(r, "tuning trial"));
+    ASSIGN_OR_RETURN(uint64_t params, r->ReadU64("tuning parameter count"));
+    if (params > r->remaining() / 16) {
+      return absl::DataLossError("metadata: implausible tuning parameters");
+    }
+    for (uint64_t i = 0; i < params; ++i) {
+      ASSIGN_OR_RETURN(std::string k, r->ReadString("tuning parameter"));
+      ASSIGN_OR_RETURN(std::string v, r->ReadString("tuning parameter"));
+      trial.params.emplace_back(std::move(k), std::move(v));
+    }
+    ASSIGN_OR_RETURN(trial.mean, r->ReadF64("tuning mean"));
+    ASSIGN_OR_RETURN(trial.stddev, r->ReadF64("tuning stddev"));
+    ASSIGN_OR_RETURN(trial.seconds, r->ReadF64("tuning trial seconds"));
+    ASSIGN_OR_RETURN(trial.error, r->ReadString("tuning trial error"));
+  }
+  return t;
 }
 
 std::string EncodeMetadata(const ModelMetadata& m) {
@@ -126,6 +207,7 @@ std::string EncodeMetadata(const ModelMetadata& m) {
   PutU64(&out, kMetaEpochsRun, static_cast<uint64_t>(m.epochs_run));
   PutU64(&out, kMetaEarlyStopped, m.early_stopped ? 1 : 0);
   PutF64(&out, kMetaTrainingSeconds, m.training_seconds);
+  if (m.tuning.has_value()) PutTuning(&out, *m.tuning);
   return out.Release();
 }
 
@@ -251,6 +333,10 @@ absl::StatusOr<ModelMetadata> DecodeMetadata(absl::string_view bytes) {
       }
       case kMetaTrainingSeconds: {
         ASSIGN_OR_RETURN(m.training_seconds, r.ReadF64("training seconds"));
+        break;
+      }
+      case kMetaTuning: {
+        ASSIGN_OR_RETURN(m.tuning, ReadTuning(&r));
         break;
       }
       default:

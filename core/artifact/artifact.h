@@ -24,6 +24,7 @@
 #include "core/model/model.h"
 #include "core/prep/pipeline.h"
 #include "core/train/trainer.h"
+#include "core/tune/tune.h"
 
 namespace modelserver {
 
@@ -54,6 +55,9 @@ struct ModelMetadata {
   int64_t epochs_run = 0;
   bool early_stopped = false;
   double training_seconds = 0;
+  // Set on a version published by a hyperparameter search (core/tune,
+  // metadata tag 45).
+  std::optional<TuneSummary> tuning;
 };
 
 // Outputs of Artifact::Predict for n rows.

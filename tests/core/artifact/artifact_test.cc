@@ -1,5 +1,7 @@
 #include "core/artifact/artifact.h"
 
+#include <cmath>
+#include <limits>
 #include <string>
 
 #include "core/data/csv_reader.h"
@@ -179,6 +181,64 @@ TEST(ArtifactTest, EvaluateMatchesTrainingMetricsAndRejectsUnknownClasses) {
   ASSERT_TRUE(no_target.ok());
   EXPECT_EQ(a.Evaluate(*no_target).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// The search results of a tuned version (metadata tag 45) survive an
+// encode/decode round trip field by field, NaN scores of failed trials
+// included; a version without them decodes with none.
+TEST(ArtifactTest, TuningMetadataRoundTrips) {
+  const Table air = Load("airquality.csv");
+  Artifact a =
+      TrainArtifact(air, Spec(ModelKind::kLinearRegression, "Ozone"));
+  EXPECT_FALSE(Artifact::Decode(a.Encode())->metadata().tuning.has_value());
+  TuneSummary t;
+  t.metric = "rmse";
+  t.higher_is_better = false;
+  t.folds = 5;
+  t.mode = "random";
+  t.stop_reason = "time_budget";
+  t.best_trial = 2;
+  t.seed = 99;
+  t.max_trials = 20;
+  t.search_seconds = 1.25;
+  TuneTrial failed;
+  failed.trial = 1;
+  failed.params = {{"model", "mlp_regressor"}, {"learning_rate", "1e+200"}};
+  failed.mean = std::numeric_limits<double>::quiet_NaN();
+  failed.stddev = std::numeric_limits<double>::quiet_NaN();
+  failed.seconds = 0.5;
+  failed.error = "SGD diverged";
+  TuneTrial best;
+  best.trial = 2;
+  best.params = {{"model", "linear_regression"}, {"learning_rate", "0.01"}};
+  best.mean = 21.5;
+  best.stddev = 3.25;
+  best.seconds = 0.75;
+  t.trials = {failed, best};
+  a.mutable_metadata().tuning = t;
+  auto b = Artifact::Decode(a.Encode());
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_TRUE(b->metadata().tuning.has_value());
+  const TuneSummary& d = *b->metadata().tuning;
+  EXPECT_EQ(d.metric, "rmse");
+  EXPECT_FALSE(d.higher_is_better);
+  EXPECT_EQ(d.folds, 5);
+  EXPECT_EQ(d.mode, "random");
+  EXPECT_EQ(d.stop_reason, "time_budget");
+  EXPECT_EQ(d.best_trial, 2);
+  EXPECT_EQ(d.seed, 99u);
+  EXPECT_EQ(d.max_trials, 20);
+  EXPECT_EQ(d.search_seconds, 1.25);
+  ASSERT_EQ(d.trials.size(), 2u);
+  EXPECT_EQ(d.trials[0].params, failed.params);
+  EXPECT_TRUE(std::isnan(d.trials[0].mean));
+  EXPECT_EQ(d.trials[0].error, "SGD diverged");
+  EXPECT_EQ(d.trials[1].trial, 2);
+  EXPECT_EQ(d.trials[1].params, best.params);
+  EXPECT_EQ(d.trials[1].mean, 21.5);
+  EXPECT_EQ(d.trials[1].stddev, 3.25);
+  EXPECT_EQ(d.trials[1].seconds, 0.75);
+  EXPECT_EQ(d.trials[1].error, "");
 }
 
 }  // namespace
