@@ -372,6 +372,29 @@ std::vector<std::pair<std::string, std::string>> Hyperparameters(
       h.emplace_back("momentum", FormatDouble(s.momentum));
       h.emplace_back("nesterov", s.nesterov ? "true" : "false");
     }
+    // The schedule (core/train/lr_schedule.h), when not constant.
+    const LrScheduleSpec& lr = s.lr_schedule;
+    if (s.optimizer != OptimizerKind::kLbfgs &&
+        lr.kind != LrScheduleKind::kConstant) {
+      h.emplace_back("lr_schedule", std::string(LrScheduleKindName(lr.kind)));
+      switch (lr.kind) {
+        case LrScheduleKind::kStep:
+          h.emplace_back("lr_step_size", absl::StrCat(lr.step_size));
+          h.emplace_back("lr_gamma", FormatDouble(lr.gamma));
+          break;
+        case LrScheduleKind::kCosine:
+          h.emplace_back("lr_min", FormatDouble(lr.min_learning_rate));
+          h.emplace_back("lr_warmup_epochs", absl::StrCat(lr.warmup_epochs));
+          break;
+        case LrScheduleKind::kPlateau:
+          h.emplace_back("lr_min", FormatDouble(lr.min_learning_rate));
+          h.emplace_back("lr_patience", absl::StrCat(lr.patience));
+          h.emplace_back("lr_factor", FormatDouble(lr.factor));
+          break;
+        default:
+          break;
+      }
+    }
   }
   h.emplace_back("l1", FormatDouble(s.l1));
   h.emplace_back("l2", FormatDouble(s.l2));

@@ -20,6 +20,8 @@ class AdamStepper : public optimizer_internal::BatchStepper {
         m_(Eigen::VectorXd::Zero(size)),
         v_(Eigen::VectorXd::Zero(size)) {}
 
+  void SetLearningRate(double rate) override { learning_rate_ = rate; }
+
   void Step(const Eigen::VectorXd& gradient, Eigen::VectorXd* w) override {
     beta1_power_ *= beta1_;
     beta2_power_ *= beta2_;
@@ -40,7 +42,7 @@ class AdamStepper : public optimizer_internal::BatchStepper {
   }
 
  private:
-  const double learning_rate_;
+  double learning_rate_;
   const double beta1_;
   const double beta2_;
   const double epsilon_;

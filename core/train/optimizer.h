@@ -64,6 +64,11 @@ struct OptimizerOptions {
   // or the decrease of f in one iteration
   // <= tolerance * 1e-3 * max(1, |f_before|, |f_after|).
   double tolerance = 1e-6;
+  // SGD/Adam: when set, called before every epoch with its number (1-based)
+  // for that epoch's learning rate, which must be finite and >= 0 (else the
+  // run stops with ABORTED; 0 leaves the parameters as they are); unset = `learning_rate` in every epoch.
+  // core/train/lr_schedule.h computes the schedules.
+  std::function<double(int epoch)> epoch_learning_rate;
 };
 
 // Returns false to stop training.

@@ -36,7 +36,18 @@ absl::StatusOr<OptimizeResult> RunMiniBatchEpochs(
   Eigen::VectorXd gradient(w->size());
 
   OptimizeResult result;
+  double learning_rate = options.learning_rate;
   for (int epoch = 1; epoch <= options.max_epochs; ++epoch) {
+    if (options.epoch_learning_rate) {
+      learning_rate = options.epoch_learning_rate(epoch);
+      if (!(std::isfinite(learning_rate) && learning_rate >= 0)) {
+        return absl::AbortedError(
+            absl::StrCat(name, ": the learning-rate schedule gave ",
+                         learning_rate, " for epoch ", epoch,
+                         "; it must be a finite number >= 0"));
+      }
+    }
+    stepper.SetLearningRate(learning_rate);
     if (options.shuffle) rng.Shuffle(&order);
     double weighted_loss = 0.0;
     for (int64_t start = 0; start < n; start += batch) {
@@ -48,21 +59,21 @@ absl::StatusOr<OptimizeResult> RunMiniBatchEpochs(
       if (!std::isfinite(loss)) {
         return Diverged(name, epoch,
                         absl::StrCat("the loss of a mini-batch became ", loss),
-                        options.learning_rate);
+                        learning_rate);
       }
       weighted_loss += static_cast<double>(size) * loss;
       stepper.Step(gradient, w);
     }
     if (!w->allFinite()) {
       return Diverged(name, epoch, "a parameter became NaN or infinite",
-                      options.learning_rate);
+                      learning_rate);
     }
     const double train_loss =
         weighted_loss / static_cast<double>(n) + L1Penalty(objective, *w);
     if (!std::isfinite(train_loss)) {
       return Diverged(name, epoch,
                       absl::StrCat("the training loss became ", train_loss),
-                      options.learning_rate);
+                      learning_rate);
     }
     result.epochs = epoch;
     if (callback && !callback(epoch, train_loss, *w)) {
@@ -75,7 +86,7 @@ absl::StatusOr<OptimizeResult> RunMiniBatchEpochs(
   if (!std::isfinite(result.final_loss)) {
     return Diverged(name, result.epochs,
                     absl::StrCat("the final loss is ", result.final_loss),
-                    options.learning_rate);
+                    learning_rate);
   }
   return result;
 }
@@ -102,6 +113,8 @@ class SgdStepper : public optimizer_internal::BatchStepper {
     return lookahead_;
   }
 
+  void SetLearningRate(double rate) override { learning_rate_ = rate; }
+
   void Step(const Eigen::VectorXd& gradient, Eigen::VectorXd* w) override {
     if (mask_ == nullptr) {
       velocity_ = momentum_ * velocity_ - learning_rate_ * gradient;
@@ -124,7 +137,7 @@ class SgdStepper : public optimizer_internal::BatchStepper {
   }
 
  private:
-  const double learning_rate_;
+  double learning_rate_;
   const double momentum_;
   const bool nesterov_;
   const double l1_;

@@ -48,9 +48,13 @@ class BatchStepper {
   // Applies one step (including any proximal L1 step) given the batch
   // gradient at EvaluationPoint(*w).
   virtual void Step(const Eigen::VectorXd& gradient, Eigen::VectorXd* w) = 0;
+  // The learning rate of the following steps.
+  virtual void SetLearningRate(double rate) = 0;
 };
 
-// The epoch loop of SGD and Adam: per epoch, shuffle the example indices
+// The epoch loop of SGD and Adam: per epoch, set the stepper's learning rate
+// (options.epoch_learning_rate, else options.learning_rate), shuffle the
+// example indices
 // (when options.shuffle, with one Rng seeded from options.seed for the whole
 // run), evaluate consecutive batches of min(batch_size, n) indices (the last
 // may be smaller) with EvaluateBatch and step; then report

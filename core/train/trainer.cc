@@ -228,6 +228,12 @@ absl::StatusOr<TrainResult> TrainImpl(
     return absl::InvalidArgumentError(
         "optimizer 'exact' solves linear regression without L1 only");
   }
+  const bool epoch_based = spec.optimizer == OptimizerKind::kSgd ||
+                           spec.optimizer == OptimizerKind::kAdam;
+  if (epoch_based) {
+    RETURN_IF_ERROR(ValidateLrScheduleFor(spec.lr_schedule, spec.learning_rate,
+                                          spec.epochs));
+  }
 
   TrainResult result;
   result.target = spec.target;
@@ -332,6 +338,12 @@ absl::StatusOr<TrainResult> TrainImpl(
   if (has_validation) val_objective.emplace(*model, x_val, y_val.y, 0, 0, &pool);
   const std::string metric_name = classifier ? "accuracy" : "r2";
   bool cancelled = false;
+  // SGD/Adam: the schedule and the rate of the running epoch.
+  std::optional<LrSchedule> schedule;
+  double epoch_rate = 0.0;
+  if (epoch_based) {
+    schedule.emplace(spec.lr_schedule, spec.learning_rate, spec.epochs);
+  }
   auto report = [&](int epoch, double train_loss,
                     const Eigen::VectorXd& w) -> std::pair<bool, double> {
     EpochEvent ev;
@@ -351,6 +363,7 @@ absl::StatusOr<TrainResult> TrainImpl(
             .count();
     ev.remaining_seconds =
         ev.elapsed_seconds / epoch * std::max(0, ev.max_epochs - epoch);
+    ev.learning_rate = epoch_rate;
     if (progress && !progress(ev)) cancelled = true;
     return {!cancelled, ev.validation_loss};
   };
@@ -370,6 +383,12 @@ absl::StatusOr<TrainResult> TrainImpl(
     opts.momentum = spec.momentum;
     opts.nesterov = spec.nesterov;
     opts.seed = spec.seed;
+    if (schedule) {
+      opts.epoch_learning_rate = [&](int epoch) {
+        epoch_rate = schedule->Rate(epoch);
+        return epoch_rate;
+      };
+    }
     // Watches the validation loss, or without validation rows the training
     // loss (then the last parameters are kept: the training loss of the
     // best epoch is no estimate of quality on new data).
@@ -384,8 +403,9 @@ absl::StatusOr<TrainResult> TrainImpl(
                                  const Eigen::VectorXd& params) {
       auto [keep_going, val_loss] = report(epoch, loss, params);
       if (!keep_going) return false;
-      if (!early_stopping) return true;
       const double watched = has_validation ? val_loss : loss;
+      if (schedule) schedule->Observe(watched);
+      if (!early_stopping) return true;
       const bool first = std::isinf(best_loss);  // no best yet
       if (first || watched < best_loss - spec.early_stopping_min_delta *
                                              std::abs(best_loss)) {
@@ -489,6 +509,27 @@ absl::Status ValidateTrainSpec(const TrainSpec& spec) {
   if (spec.optimizer == OptimizerKind::kExact &&
       spec.kind != ModelKind::kLinearRegression) {
     return bad("optimizer", "'exact' solves linear regression only");
+  }
+  RETURN_IF_ERROR(ValidateLrScheduleSpec(spec.lr_schedule));
+  if (spec.lr_schedule.kind != LrScheduleKind::kConstant) {
+    const bool linear = spec.kind == ModelKind::kLinearRegression ||
+                        spec.kind == ModelKind::kLogisticRegression;
+    const bool epoch_based = spec.optimizer == OptimizerKind::kSgd ||
+                             spec.optimizer == OptimizerKind::kAdam;
+    if (!epoch_based && (spec.optimizer != OptimizerKind::kAuto || linear)) {
+      return bad(
+          "lr_schedule",
+          absl::StrCat("a '", LrScheduleKindName(spec.lr_schedule.kind),
+                       "' schedule needs optimizer sgd or adam, but the "
+                       "optimizer is ",
+                       spec.optimizer == OptimizerKind::kAuto
+                           ? std::string("auto (exact or L-BFGS for this "
+                                         "model)")
+                           : absl::StrCat("'",
+                                          OptimizerKindName(spec.optimizer),
+                                          "'"),
+                       ", which has no learning rate"));
+    }
   }
   absl::flat_hash_set<std::string> seen;
   for (const std::string& f : spec.features) {

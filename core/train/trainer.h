@@ -36,6 +36,7 @@
 #include "core/eval/metrics.h"
 #include "core/model/model.h"
 #include "core/prep/pipeline.h"
+#include "core/train/lr_schedule.h"
 #include "core/train/optimizer.h"
 
 namespace modelserver {
@@ -59,6 +60,11 @@ struct TrainSpec {
   int batch_size = 32;
   double momentum = 0.9;
   bool nesterov = false;
+  // How the learning rate changes per epoch (core/train/lr_schedule.h).
+  // SGD and Adam only: a schedule other than constant with the exact solver
+  // or L-BFGS (also when kAuto picks one, i.e. for linear and logistic
+  // models) is INVALID_ARGUMENT. Default constant.
+  LrScheduleSpec lr_schedule;
   // Penalties added to the mean loss: l1 * sum|w| + l2 * sum w^2, on weights
   // only (never biases). Negative = default: l1 0; l2 0 for linear
   // regression, 1 / (2 * training rows) for logistic regression (the
@@ -112,6 +118,9 @@ struct EpochEvent {
   double validation_metric = 0;
   double elapsed_seconds = 0;
   double remaining_seconds = 0;  // estimate from the mean epoch time
+  // The learning rate used in this epoch (SGD, Adam); 0 for the exact
+  // solver and L-BFGS.
+  double learning_rate = 0;
 };
 // Return false to cancel training (Train then returns CANCELLED).
 using ProgressCallback = std::function<bool(const EpochEvent&)>;
