@@ -121,16 +121,17 @@ Eigen::MatrixXd LinearModel::Forward(
   return z;
 }
 
-double LinearModel::Loss(const Eigen::VectorXd& w,
-                         const Eigen::Ref<const Eigen::MatrixXd>& x,
-                         const Eigen::Ref<const Eigen::MatrixXd>& y,
-                         Eigen::VectorXd* gradient) const {
+double LinearModel::WeightedLoss(const Eigen::VectorXd& w,
+                                 const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                 const Eigen::Ref<const Eigen::MatrixXd>& y,
+                                 absl::Span<const double> row_weights,
+                                 Eigen::VectorXd* gradient) const {
   const Eigen::MatrixXd z = Logits(w, x);
   if (gradient == nullptr) {
-    return model_internal::HeadLoss(head_, z, y, nullptr);
+    return model_internal::HeadLoss(head_, z, y, nullptr, row_weights);
   }
   Eigen::MatrixXd dz;
-  const double loss = model_internal::HeadLoss(head_, z, y, &dz);
+  const double loss = model_internal::HeadLoss(head_, z, y, &dz, row_weights);
   gradient->resize(w.size());
   Eigen::Map<Eigen::MatrixXd> dw(gradient->data(), num_inputs_, num_outputs_);
   if (num_outputs_ <= kColumnwiseOutputs) {

@@ -56,10 +56,11 @@ class LinearModel : public Model {
   Eigen::MatrixXd Forward(
       const Eigen::VectorXd& w,
       const Eigen::Ref<const Eigen::MatrixXd>& x) const override;
-  double Loss(const Eigen::VectorXd& w,
-              const Eigen::Ref<const Eigen::MatrixXd>& x,
-              const Eigen::Ref<const Eigen::MatrixXd>& y,
-              Eigen::VectorXd* gradient) const override;
+  double WeightedLoss(const Eigen::VectorXd& w,
+                      const Eigen::Ref<const Eigen::MatrixXd>& x,
+                      const Eigen::Ref<const Eigen::MatrixXd>& y,
+                      absl::Span<const double> row_weights,
+                      Eigen::VectorXd* gradient) const override;
   void Encode(ByteWriter* out) const override;
 
  private:

@@ -267,17 +267,20 @@ Eigen::MatrixXd Mlp::Forward(const Eigen::VectorXd& w,
   return out;
 }
 
-double Mlp::Loss(const Eigen::VectorXd& w,
-                 const Eigen::Ref<const Eigen::MatrixXd>& x,
-                 const Eigen::Ref<const Eigen::MatrixXd>& y,
-                 Eigen::VectorXd* gradient) const {
+double Mlp::WeightedLoss(const Eigen::VectorXd& w,
+                         const Eigen::Ref<const Eigen::MatrixXd>& x,
+                         const Eigen::Ref<const Eigen::MatrixXd>& y,
+                         absl::Span<const double> row_weights,
+                         Eigen::VectorXd* gradient) const {
   if (gradient == nullptr) {
-    return model_internal::HeadLoss(head_, Logits(w, x, nullptr), y, nullptr);
+    return model_internal::HeadLoss(head_, Logits(w, x, nullptr), y, nullptr,
+                                    row_weights);
   }
   std::vector<Eigen::MatrixXd> hidden;
   const Eigen::MatrixXd z = Logits(w, x, &hidden);
   Eigen::MatrixXd dz;  // d loss / d (pre-activation of the current layer)
-  const double loss = model_internal::HeadLoss(head_, z, y, &dz);
+  const double loss =
+      model_internal::HeadLoss(head_, z, y, &dz, row_weights);
   gradient->resize(w.size());
   for (size_t l = layers_.size(); l-- > 0;) {
     const Layer& layer = layers_[l];

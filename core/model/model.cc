@@ -142,10 +142,59 @@ void ApplyHead(OutputHead head, Eigen::MatrixXd* z) {
   }
 }
 
+namespace {
+
+// The per-row losses of `head` (n x 1) and, when `dz` is not null,
+// d(loss_i)/d(z) per row (unscaled: not divided by n).
+Eigen::ArrayXd RowLosses(OutputHead head, const Eigen::MatrixXd& z,
+                         const Eigen::Ref<const Eigen::MatrixXd>& y,
+                         Eigen::ArrayXXd* dz) {
+  switch (head) {
+    case OutputHead::kIdentity: {
+      const Eigen::ArrayXXd diff = z.array() - y.array();
+      if (dz != nullptr) *dz = 2.0 * diff;
+      return diff.square().rowwise().sum();
+    }
+    case OutputHead::kSigmoid: {
+      const Eigen::ArrayXXd a = z.array();
+      if (dz != nullptr) *dz = Sigmoid(a) - y.array();
+      return (a.max(0.0) - a * y.array() + (-a.abs()).exp().log1p())
+          .rowwise()
+          .sum();
+    }
+    case OutputHead::kSoftmax: {
+      const Eigen::ArrayXd m = z.rowwise().maxCoeff().array();
+      const Eigen::ArrayXXd e = (z.array().colwise() - m).exp();
+      const Eigen::ArrayXd s = e.rowwise().sum();
+      const Eigen::ArrayXd lse = m + s.log();
+      const Eigen::ArrayXd ysum = y.array().rowwise().sum();
+      if (dz != nullptr) {
+        Eigen::ArrayXXd p = e.colwise() / s;
+        p.colwise() *= ysum;
+        *dz = p - y.array();
+      }
+      return ysum * lse - (y.array() * z.array()).rowwise().sum();
+    }
+  }
+  return Eigen::ArrayXd::Zero(z.rows());
+}
+
+}  // namespace
+
 double HeadLoss(OutputHead head, const Eigen::MatrixXd& z,
                 const Eigen::Ref<const Eigen::MatrixXd>& y,
-                Eigen::MatrixXd* dz) {
+                Eigen::MatrixXd* dz, absl::Span<const double> row_weights) {
   const double n = static_cast<double>(z.rows());
+  if (!row_weights.empty()) {
+    const Eigen::Map<const Eigen::ArrayXd> s(
+        row_weights.data(), static_cast<Eigen::Index>(row_weights.size()));
+    Eigen::ArrayXXd d;
+    const Eigen::ArrayXd losses =
+        RowLosses(head, z, y, dz != nullptr ? &d : nullptr);
+    if (dz != nullptr) *dz = ((d.colwise() * s) / n).matrix();
+    return (losses * s).sum() / n;
+  }
+  // Unweighted: the original expressions, so that results stay bit-identical.
   switch (head) {
     case OutputHead::kIdentity: {
       const Eigen::ArrayXXd diff = z.array() - y.array();

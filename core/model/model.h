@@ -10,6 +10,8 @@
 // Losses (mean over rows):
 //   regression: mean squared error   (y - yhat)^2
 //   classification: cross-entropy    -sum_c y_c log p_c, computed from logits
+// Weighted losses (WeightedLoss, for class weights) multiply row i's loss by
+// s_i and still divide by the row count: (1/n) sum_i s_i loss_i.
 // Targets `y` have num_outputs() columns: the value; 0/1 for binary; one-hot
 // for k >= 3 classes.
 //
@@ -25,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "core/util/bytes.h"
 
 namespace modelserver {
@@ -81,10 +84,21 @@ class Model {
   // Mean loss over the rows of `x` against `y` with parameters `w`, and, when
   // `gradient` is not null, its gradient with respect to `w` (resized).
   // REQUIRES: x.rows() == y.rows() > 0, y.cols() == num_outputs().
-  virtual double Loss(const Eigen::VectorXd& w,
-                      const Eigen::Ref<const Eigen::MatrixXd>& x,
-                      const Eigen::Ref<const Eigen::MatrixXd>& y,
-                      Eigen::VectorXd* gradient) const = 0;
+  double Loss(const Eigen::VectorXd& w,
+              const Eigen::Ref<const Eigen::MatrixXd>& x,
+              const Eigen::Ref<const Eigen::MatrixXd>& y,
+              Eigen::VectorXd* gradient) const {
+    return WeightedLoss(w, x, y, {}, gradient);
+  }
+  // Same with row i's loss multiplied by row_weights[i]: (1/n) sum_i
+  // row_weights[i] loss_i (not divided by the sum of the weights), and its
+  // gradient. Empty `row_weights` = every weight 1 (= Loss, bit for bit).
+  // REQUIRES: as Loss, and row_weights empty or of x.rows() entries.
+  virtual double WeightedLoss(const Eigen::VectorXd& w,
+                              const Eigen::Ref<const Eigen::MatrixXd>& x,
+                              const Eigen::Ref<const Eigen::MatrixXd>& y,
+                              absl::Span<const double> row_weights,
+                              Eigen::VectorXd* gradient) const = 0;
 
   // Appends kind-specific structure and the parameters. Decoded by
   // DecodeModel (core/model/model_codec.h).
@@ -126,10 +140,13 @@ void ApplyHead(OutputHead head, Eigen::MatrixXd* z);
 // Mean loss over the rows of the logits `z` against `y` (same shape), and,
 // when `dz` is not null, d(loss)/d(z) (resized). Computed from logits:
 // binary cross-entropy as max(z,0) - z*y + log1p(exp(-|z|)), softmax
-// cross-entropy with log-sum-exp. REQUIRES: z.rows() == y.rows() > 0.
+// cross-entropy with log-sum-exp. With `row_weights` (non-empty, z.rows()
+// entries) row i's loss and its row of dz are multiplied by row_weights[i]
+// (the sum is still divided by the row count). REQUIRES: z.rows() ==
+// y.rows() > 0.
 double HeadLoss(OutputHead head, const Eigen::MatrixXd& z,
                 const Eigen::Ref<const Eigen::MatrixXd>& y,
-                Eigen::MatrixXd* dz);
+                Eigen::MatrixXd* dz, absl::Span<const double> row_weights = {});
 
 // Reads a parameter vector (u64 count, f64 values) for a model named
 // `model_name` that must hold `expected` parameters. DATA_LOSS when the bytes

@@ -12,7 +12,8 @@ namespace modelserver {
 
 ModelObjective::ModelObjective(const Model& model, const Eigen::MatrixXd& x,
                                const Eigen::MatrixXd& y, double l1, double l2,
-                               ThreadPool* pool)
+                               ThreadPool* pool,
+                               const Eigen::VectorXd* row_weights)
     : model_(model),
       x_(x),
       y_(y),
@@ -20,11 +21,13 @@ ModelObjective::ModelObjective(const Model& model, const Eigen::MatrixXd& x,
       l2_(l2),
       mask_(model.PenaltyMask()),
       pool_(pool),
+      row_weights_(row_weights),
       // x stays in cache between the forward and the backward product.
       block_rows_(CacheBlockRows(x.cols())) {
   const int parts = pool_ != nullptr ? pool_->num_threads() : 1;
   batch_x_.resize(parts);
   batch_y_.resize(parts);
+  batch_w_.resize(parts);
   part_gradient_.resize(parts);
   part_scratch_.resize(parts);
   part_loss_.resize(parts);
@@ -32,7 +35,8 @@ ModelObjective::ModelObjective(const Model& model, const Eigen::MatrixXd& x,
 
 absl::StatusOr<std::unique_ptr<ModelObjective>> ModelObjective::Create(
     const Model& model, const Eigen::MatrixXd& x, const Eigen::MatrixXd& y,
-    double l1, double l2, ThreadPool* pool) {
+    double l1, double l2, ThreadPool* pool,
+    const Eigen::VectorXd* row_weights) {
   if (x.rows() == 0) {
     return absl::InvalidArgumentError("no training examples (x has 0 rows)");
   }
@@ -58,7 +62,29 @@ absl::StatusOr<std::unique_ptr<ModelObjective>> ModelObjective::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("l2 must be finite and >= 0, got ", l2));
   }
-  return std::make_unique<ModelObjective>(model, x, y, l1, l2, pool);
+  if (row_weights != nullptr) {
+    if (row_weights->size() != x.rows()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("row_weights has ", row_weights->size(),
+                       " entries but x has ", x.rows(), " rows"));
+    }
+    for (Eigen::Index i = 0; i < row_weights->size(); ++i) {
+      const double s = (*row_weights)[i];
+      if (!(s >= 0.0) || !std::isfinite(s)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "row_weights[", i, "] must be finite and >= 0, got ", s));
+      }
+    }
+  }
+  return std::make_unique<ModelObjective>(model, x, y, l1, l2, pool,
+                                          row_weights);
+}
+
+absl::Span<const double> ModelObjective::WeightsOf(Eigen::Index begin,
+                                                   Eigen::Index len) const {
+  if (row_weights_ == nullptr) return {};
+  return absl::Span<const double>(row_weights_->data() + begin,
+                                  static_cast<size_t>(len));
 }
 
 double ModelObjective::AddL2(const Eigen::VectorXd& w, double value,
@@ -83,17 +109,19 @@ double ModelObjective::BlockedLoss(const Eigen::VectorXd& w,
                                    Eigen::VectorXd* scratch) const {
   const Eigen::Index n = end - begin;
   if (n <= block_rows_) {
-    return model_.Loss(w, x.middleRows(begin, n), y.middleRows(begin, n),
-                       gradient);
+    return model_.WeightedLoss(w, x.middleRows(begin, n),
+                               y.middleRows(begin, n), WeightsOf(begin, n),
+                               gradient);
   }
   double value = 0.0;
   if (gradient != nullptr) *gradient = Eigen::VectorXd::Zero(w.size());
   for (Eigen::Index lo = begin; lo < end; lo += block_rows_) {
     const Eigen::Index len = std::min(block_rows_, end - lo);
     const double weight = static_cast<double>(len) / static_cast<double>(n);
-    value +=
-        weight * model_.Loss(w, x.middleRows(lo, len), y.middleRows(lo, len),
-                             gradient != nullptr ? scratch : nullptr);
+    value += weight * model_.WeightedLoss(
+                          w, x.middleRows(lo, len), y.middleRows(lo, len),
+                          WeightsOf(lo, len),
+                          gradient != nullptr ? scratch : nullptr);
     if (gradient != nullptr) *gradient += weight * *scratch;
   }
   return value;
@@ -143,7 +171,14 @@ double ModelObjective::EvaluateBatch(const Eigen::VectorXd& w,
     Eigen::VectorXd* g = gradient == nullptr ? nullptr
                          : parts == 1        ? gradient
                                              : &part_gradient_[p];
-    part_loss_[p] = model_.Loss(w, bx, by, g);
+    absl::Span<const double> weights;
+    if (row_weights_ != nullptr) {
+      std::vector<double>& bw = batch_w_[p];
+      bw.resize(static_cast<size_t>(len));
+      for (int64_t i = 0; i < len; ++i) bw[i] = (*row_weights_)[rows[lo + i]];
+      weights = bw;
+    }
+    part_loss_[p] = model_.WeightedLoss(w, bx, by, weights, g);
   };
   if (parts == 1) {
     part(0);

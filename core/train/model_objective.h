@@ -8,6 +8,13 @@
 //   gradient  = d model.Loss / dw + 2 * l2 * mask .* w
 //   l1()      = l1, applied by the optimizer to the same mask.
 //
+// With row weights s (class weights: one per row of x), model.Loss is
+// replaced by model.WeightedLoss: the mean over the chosen rows of
+// s_i * loss_i (divided by the row count, not by the sum of the s_i; the
+// trainer scales the weights to average 1 over the training rows, so that
+// this is the weighted mean over all rows and a mini-batch's value is an
+// unbiased estimate of it).
+//
 // Ownership: the objective keeps references to `model`, `x` and `y`; all
 // three must outlive it and must not change while it is used. The model's
 // own parameters are never read or written: the optimizer passes `w`.
@@ -47,18 +54,22 @@ namespace modelserver {
 class ModelObjective : public Objective {
  public:
   // REQUIRES: x.rows() == y.rows() > 0, x.cols() == model.num_inputs(),
-  // y.cols() == model.num_outputs(), l1 >= 0, l2 >= 0 (Create checks these).
+  // y.cols() == model.num_outputs(), l1 >= 0, l2 >= 0, row_weights null or
+  // of x.rows() finite entries >= 0 (Create checks these).
   // `pool` may be null (single-threaded); it is not owned and must outlive
-  // the objective.
+  // the objective. `row_weights` (null = unweighted) is not owned either,
+  // must outlive the objective and must not change.
   ModelObjective(const Model& model, const Eigen::MatrixXd& x,
                  const Eigen::MatrixXd& y, double l1, double l2,
-                 ThreadPool* pool = nullptr);
+                 ThreadPool* pool = nullptr,
+                 const Eigen::VectorXd* row_weights = nullptr);
 
   // Same after checking the REQUIRES clause: INVALID_ARGUMENT naming the
-  // mismatched size or the bad penalty otherwise.
+  // mismatched size, the bad penalty or the bad weight otherwise.
   static absl::StatusOr<std::unique_ptr<ModelObjective>> Create(
       const Model& model, const Eigen::MatrixXd& x, const Eigen::MatrixXd& y,
-      double l1, double l2, ThreadPool* pool = nullptr);
+      double l1, double l2, ThreadPool* pool = nullptr,
+      const Eigen::VectorXd* row_weights = nullptr);
 
   // Multiply-adds (rows x parameters) below which a part is not worth a
   // thread.
@@ -92,6 +103,9 @@ class ModelObjective : public Objective {
                      const Eigen::MatrixXd& y, Eigen::Index begin,
                      Eigen::Index end, Eigen::VectorXd* gradient,
                      Eigen::VectorXd* scratch) const;
+  // The weights of rows [begin, begin + len) of x_ (empty when unweighted).
+  absl::Span<const double> WeightsOf(Eigen::Index begin,
+                                     Eigen::Index len) const;
 
   const Model& model_;
   const Eigen::MatrixXd& x_;
@@ -100,6 +114,7 @@ class ModelObjective : public Objective {
   const double l2_;
   const Eigen::VectorXd mask_;
   ThreadPool* const pool_;
+  const Eigen::VectorXd* const row_weights_;  // null = unweighted
   // Row-major copy of x_ for EvaluateBatch; empty until its first call.
   Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>
       x_by_rows_;
@@ -107,6 +122,7 @@ class ModelObjective : public Objective {
   // Per part: gathered rows for EvaluateBatch, gradients, scratch; reused.
   std::vector<Eigen::MatrixXd> batch_x_;
   std::vector<Eigen::MatrixXd> batch_y_;
+  std::vector<std::vector<double>> batch_w_;  // with row weights only
   std::vector<Eigen::VectorXd> part_gradient_;
   std::vector<Eigen::VectorXd> part_scratch_;
   std::vector<double> part_loss_;

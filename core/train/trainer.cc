@@ -193,6 +193,41 @@ double MainMetric(ModelKind kind, const Eigen::MatrixXd& out,
   return static_cast<double>(correct) / static_cast<double>(n);
 }
 
+// The training rows the optimizer sees for `spec` (rebalance.h), from the
+// preprocessed training rows. INVALID_ARGUMENT naming a class_weights label
+// that is not a class.
+absl::StatusOr<ExpandedRows> ExpandForSpec(
+    const TrainSpec& spec, const std::vector<std::string>& labels,
+    const Pipeline& pipeline, const Eigen::MatrixXd& x,
+    const EncodedTarget& y) {
+  ExpansionOptions o;
+  o.rebalance = spec.rebalance;
+  o.noise = spec.augment_noise;
+  o.copies = spec.augment_copies > 0 ? spec.augment_copies : 1;
+  o.class_weight = spec.class_weight;
+  o.seed = spec.seed;
+  if (spec.class_weight == ClassWeightMode::kExplicit) {
+    o.explicit_weights.assign(labels.size(), 1.0);
+    for (const auto& [label, weight] : spec.class_weights) {
+      auto it = std::find(labels.begin(), labels.end(), label);
+      if (it == labels.end()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "class_weights: '", label, "' is not a class of target '",
+            spec.target, "' (its classes are: ", absl::StrJoin(labels, ", "),
+            ")"));
+      }
+      o.explicit_weights[it - labels.begin()] = weight;
+    }
+  }
+  std::vector<bool> noisy(pipeline.num_outputs(), false);
+  for (int j = 0; j < pipeline.num_outputs(); ++j) {
+    noisy[j] = pipeline.inputs()[pipeline.output_sources()[j]].type ==
+               ColumnType::kNumeric;
+  }
+  return ExpandTrainingRows(x, y.y, y.classes,
+                            static_cast<int>(labels.size()), noisy, o);
+}
+
 // `release`, when not null, is `table` itself: emptied as soon as the design
 // matrices exist, so that training runs without the raw columns in memory.
 absl::StatusOr<TrainResult> TrainImpl(
@@ -291,11 +326,6 @@ absl::StatusOr<TrainResult> TrainImpl(
   const EncodedTarget y_train = SelectTargetRows(all, split.train);
   const EncodedTarget y_val = SelectTargetRows(all, split.validation);
   result.rows_train = static_cast<int64_t>(split.train.size());
-  if (spec.l2 < 0) {
-    // scikit-learn's C = 1: ||w||^2 / 2 added to the summed loss, which for
-    // the mean loss is l2 = 1 / (2 n).
-    spec.l2 = 0.5 / static_cast<double>(result.rows_train);
-  }
   result.rows_validation = static_cast<int64_t>(split.validation.size());
 
   // The row copies live only until the design matrices exist; without a
@@ -327,6 +357,28 @@ absl::StatusOr<TrainResult> TrainImpl(
   }
   kept_storage.reset();
   if (release != nullptr) *release = Table();
+
+  // Oversampling, noise augmentation and class weights
+  // (core/train/rebalance.h): the optimizer sees fit_x/fit_y (weighted);
+  // the training metrics are those of the original training rows.
+  if (spec.augment_noise > 0 && spec.augment_copies == 0) {
+    spec.augment_copies = 1;
+  }
+  ASSIGN_OR_RETURN(ExpandedRows expanded,
+                   ExpandForSpec(spec, result.class_labels, pipeline, x_train,
+                                 y_train));
+  const Eigen::MatrixXd& fit_x = expanded.expanded ? expanded.x : x_train;
+  const Eigen::MatrixXd& fit_y = expanded.expanded ? expanded.y : y_train.y;
+  const Eigen::VectorXd* fit_weights =
+      expanded.row_weights.size() > 0 ? &expanded.row_weights : nullptr;
+  result.rows_oversampled = expanded.rows_oversampled;
+  result.rows_augmented = expanded.rows_augmented;
+  result.class_weights = expanded.class_weights;
+  if (spec.l2 < 0) {
+    // scikit-learn's C = 1: ||w||^2 / 2 added to the summed loss, which for
+    // the mean loss is l2 = 1 / (2 n), n the rows the optimizer sees.
+    spec.l2 = 0.5 / static_cast<double>(fit_x.rows());
+  }
 
   ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
                    CreateModel(spec, pipeline.num_outputs(),
@@ -371,8 +423,8 @@ absl::StatusOr<TrainResult> TrainImpl(
   Eigen::VectorXd w = model->parameters();
   if (spec.optimizer == OptimizerKind::kExact) {
     ASSIGN_OR_RETURN(
-        w, SolveLinearLeastSquares(x_train, y_train.y.col(0), spec.l2, &pool));
-    const double loss = model->Loss(w, x_train, y_train.y, nullptr);
+        w, SolveLinearLeastSquares(fit_x, fit_y.col(0), spec.l2, &pool));
+    const double loss = model->Loss(w, fit_x, fit_y, nullptr);
     report(1, loss, w);
     result.epochs_run = 1;
   } else {
@@ -397,8 +449,8 @@ absl::StatusOr<TrainResult> TrainImpl(
     double best_loss = std::numeric_limits<double>::infinity();
     Eigen::VectorXd best_w;
     int since_best = 0;
-    ModelObjective objective(*model, x_train, y_train.y, spec.l1, spec.l2,
-                             &pool);
+    ModelObjective objective(*model, fit_x, fit_y, spec.l1, spec.l2, &pool,
+                             fit_weights);
     EpochCallback callback = [&](int epoch, double loss,
                                  const Eigen::VectorXd& params) {
       auto [keep_going, val_loss] = report(epoch, loss, params);
@@ -444,6 +496,64 @@ absl::StatusOr<TrainResult> TrainImpl(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
   return result;
+}
+
+// The class weight, rebalance and augmentation fields of ValidateTrainSpec.
+absl::Status ValidateRebalanceSpec(const TrainSpec& spec) {
+  auto bad = [](absl::string_view field, absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
+  };
+  const bool classifier = IsClassifier(spec.kind);
+  if (spec.class_weight != ClassWeightMode::kNone && !classifier) {
+    return bad("class_weight",
+               absl::StrCat("applies to classifiers only; the model is ",
+                            ModelKindName(spec.kind), " (a regressor)"));
+  }
+  if (spec.rebalance != RebalanceMode::kNone && !classifier) {
+    return bad("rebalance",
+               absl::StrCat("applies to classifiers only; the model is ",
+                            ModelKindName(spec.kind), " (a regressor)"));
+  }
+  if (spec.class_weight == ClassWeightMode::kExplicit) {
+    if (spec.class_weights.empty()) {
+      return bad("class_weights", "explicit class weights need at least one "
+                                  "label=weight entry");
+    }
+    absl::flat_hash_set<std::string> labels;
+    for (const auto& [label, weight] : spec.class_weights) {
+      if (label.empty()) return bad("class_weights", "a label is empty");
+      if (!labels.insert(label).second) {
+        return bad("class_weights",
+                   absl::StrCat("label '", label, "' is listed twice"));
+      }
+      if (!(weight > 0) || !std::isfinite(weight)) {
+        return bad("class_weights",
+                   absl::StrCat("the weight of '", label,
+                                "' must be finite and > 0, got ", weight));
+      }
+    }
+  } else if (!spec.class_weights.empty()) {
+    return bad("class_weights",
+               absl::StrCat("per-label weights go with class_weight "
+                            "explicit, not ",
+                            ClassWeightModeName(spec.class_weight)));
+  }
+  if (!(spec.augment_noise >= 0 && spec.augment_noise <= kMaxAugmentNoise)) {
+    return bad("augment_noise",
+               absl::StrCat("must be in [0, ", kMaxAugmentNoise,
+                            "] (0 = off), got ", spec.augment_noise));
+  }
+  if (spec.augment_copies < 0 || spec.augment_copies > kMaxAugmentCopies) {
+    return bad("augment_copies",
+               absl::StrCat("must be in [0, ", kMaxAugmentCopies,
+                            "] (0 = 1 with noise), got ", spec.augment_copies));
+  }
+  if (spec.augment_copies > 0 && spec.augment_noise == 0) {
+    return bad("augment_copies",
+               "noisy copies need augment_noise > 0 (copies without noise "
+               "would only repeat the rows)");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -496,6 +606,7 @@ absl::Status ValidateTrainSpec(const TrainSpec& spec) {
   if (spec.early_stopping_patience < 0) {
     return bad("early_stopping_patience", "must be >= 0 (0 disables)");
   }
+  RETURN_IF_ERROR(ValidateRebalanceSpec(spec));
   if (!(spec.early_stopping_min_delta >= 0) ||
       !std::isfinite(spec.early_stopping_min_delta)) {
     return bad("early_stopping_min_delta", "must be a finite number >= 0");

@@ -38,6 +38,7 @@
 #include "core/prep/pipeline.h"
 #include "core/train/lr_schedule.h"
 #include "core/train/optimizer.h"
+#include "core/train/rebalance.h"
 
 namespace modelserver {
 
@@ -96,6 +97,22 @@ struct TrainSpec {
   double early_stopping_min_delta = 1e-6;
   uint64_t seed = 42;
 
+  // Imbalanced classes and augmentation (core/train/rebalance.h; applied to
+  // the training rows only). class_weight and rebalance are for classifiers
+  // only (INVALID_ARGUMENT naming the field for regression).
+  // kExplicit takes `class_weights` (label -> weight, finite and > 0, each
+  // label a class of the target, else INVALID_ARGUMENT naming it); the
+  // other modes require it empty. Default kNone.
+  ClassWeightMode class_weight = ClassWeightMode::kNone;
+  std::vector<std::pair<std::string, double>> class_weights;
+  RebalanceMode rebalance = RebalanceMode::kNone;
+  // Gaussian noise on numeric features, in units of each feature's training
+  // standard deviation, in [0, kMaxAugmentNoise]; 0 (default) = off.
+  double augment_noise = 0.0;
+  // Noisy copies appended, in [0, kMaxAugmentCopies]; 0 = 1 when
+  // augment_noise > 0 (copies without noise are INVALID_ARGUMENT).
+  int augment_copies = 0;
+
   // Threads for the data-parallel parts of training (gradient passes, the
   // Gram matrix); 0 = every hardware thread. Not part of the model: the
   // result depends on it only through rounding (and is bit-identical for a
@@ -139,6 +156,13 @@ struct TrainResult {
   int64_t rows_dropped = 0;       // missing target
   int64_t rows_train = 0;
   int64_t rows_validation = 0;
+  // Rows added to the training rows by oversampling and by noise
+  // augmentation (the optimizer saw rows_train + both).
+  int64_t rows_oversampled = 0;
+  int64_t rows_augmented = 0;
+  // With class weights: the weight of each class (class_labels order) as
+  // applied (after rescaling); empty otherwise.
+  std::vector<double> class_weights;
   uint32_t data_checksum = 0;  // CRC-32C of the columns used
   OptimizerKind optimizer = OptimizerKind::kAuto;  // the one that ran
   int epochs_run = 0;
