@@ -57,12 +57,60 @@ struct EpochRecord {
   double remaining_seconds = 0;
 };
 
+// A trial or search-done event's memory in 56-byte epoch-event units
+// (rounded up): what it counts against max_finished_epoch_events.
+int64_t Units(size_t bytes) {
+  return static_cast<int64_t>((bytes + sizeof(EpochRecord) - 1) /
+                              sizeof(EpochRecord));
+}
+size_t TrialBytes(const TuneTrial& t) {
+  size_t bytes = sizeof(TuneTrial) + t.error.size();
+  for (const auto& [k, v] : t.params) {
+    bytes += sizeof(std::pair<std::string, std::string>) + k.size() + v.size();
+  }
+  return bytes;
+}
+int64_t TrialUnits(const TuneProgress& p) {
+  return Units(sizeof(TuneProgress) - sizeof(TuneTrial) + p.metric.size() +
+               TrialBytes(p.trial));
+}
+int64_t SearchUnits(const TuneSummary& s) {
+  size_t bytes = sizeof(TuneSummary) + s.metric.size() + s.mode.size() +
+                 s.stop_reason.size();
+  for (const TuneTrial& t : s.trials) bytes += TrialBytes(t);
+  return Units(bytes);
+}
+
 // One job. Every field is guarded by JobManager::Impl::mu_.
 struct Job {
-  // Events in order: kAccepted, one per entry of `epochs`, then `last`.
-  size_t num_events() const { return 1 + epochs.size() + (last ? 1 : 0); }
+  // Events in order: kAccepted, one per entry of `trials`, the search's end
+  // (tune jobs), one per entry of `epochs`, then `last`.
+  size_t num_events() const {
+    return 1 + trials.size() + (search ? 1 : 0) + epochs.size() +
+           (last ? 1 : 0);
+  }
+  // Memory of the log in epoch-event units.
+  int64_t units() const {
+    return static_cast<int64_t>(epochs.size()) + trial_units;
+  }
   JobEvent EventAt(size_t i) const {
     if (i == 0) return JobEvent{};  // kAccepted
+    if (i <= trials.size()) {
+      JobEvent event;
+      event.type = JobEvent::Type::kTrial;
+      event.trial = trials[i - 1];
+      return event;
+    }
+    i -= trials.size();
+    if (search) {
+      if (i == 1) {
+        JobEvent event;
+        event.type = JobEvent::Type::kSearchDone;
+        event.search = search;
+        return event;
+      }
+      --i;
+    }
     if (i > epochs.size()) return *last;
     const EpochRecord& r = epochs[i - 1];
     JobEvent event;
@@ -82,7 +130,10 @@ struct Job {
   std::vector<EpochRecord> epochs;
   std::vector<std::string> metric_names;  // distinct, usually one
   std::optional<JobEvent> last;           // kSucceeded or kFailed
-  JobFn fn;  // moved out by the worker that runs it
+  std::vector<TuneProgress> trials;       // tune jobs
+  std::shared_ptr<const TuneSummary> search;  // tune jobs, once searched
+  int64_t trial_units = 0;  // trials and search in epoch-event units
+  TuneJobFn fn;  // moved out by the worker that runs it
   bool cancel_requested = false;
   bool committing = false;  // the commit step runs; too late to cancel
   // Signalled whenever an event is appended.
@@ -102,7 +153,8 @@ class JobManager::Impl {
     }
   }
 
-  absl::StatusOr<std::string> Submit(std::string name, JobFn fn) {
+  absl::StatusOr<std::string> Submit(std::string name, TuneJobFn fn,
+                                     bool tune) {
     if (!fn)
       return absl::InvalidArgumentError("the job has no function to run");
     absl::MutexLock lock(&mu_);
@@ -120,6 +172,7 @@ class JobManager::Impl {
     job->snapshot.name = std::move(name);
     job->snapshot.state = JobState::kQueued;
     job->snapshot.created_unix_micros = NowMicros();
+    job->snapshot.tune = tune;
     job->fn = std::move(fn);
     by_id_[job->snapshot.id] = job;
     by_seq_[next_id_] = job;
@@ -272,14 +325,15 @@ class JobManager::Impl {
     if (options_.on_finish) options_.on_finish(job->snapshot);
 
     finished_.push_back(job->snapshot.id);
-    finished_epochs_ += static_cast<int64_t>(job->epochs.size());
+    job->trials.shrink_to_fit();
+    finished_epochs_ += job->units();
     while (finished_.size() > static_cast<size_t>(options_.max_finished_jobs) ||
            (finished_epochs_ > options_.max_finished_epoch_events &&
             finished_.size() > 1)) {
       const std::string& oldest = finished_.front();
       auto evicted = by_id_.find(oldest);
       if (evicted != by_id_.end()) {
-        finished_epochs_ -= static_cast<int64_t>(evicted->second->epochs.size());
+        finished_epochs_ -= evicted->second->units();
       }
       auto seq = seq_of_.find(oldest);
       if (seq != seq_of_.end()) {
@@ -319,6 +373,33 @@ class JobManager::Impl {
     return !job->cancel_requested;
   }
 
+  // Appends a trial event; returns false once the job is cancelled.
+  bool OnTrial(const std::shared_ptr<Job>& job, const TuneProgress& trial) {
+    absl::MutexLock lock(&mu_);
+    job->snapshot.tune_progress = trial;
+    job->trials.push_back(trial);
+    job->trial_units += TrialUnits(trial);
+    job->events_cv.SignalAll();
+    return !job->cancel_requested;
+  }
+
+  // Records the search's end; returns false once the job is cancelled.
+  bool OnSearchDone(const std::shared_ptr<Job>& job,
+                    const TuneSummary& summary) {
+    auto shared = std::make_shared<const TuneSummary>(summary);
+    absl::MutexLock lock(&mu_);
+    if (job->search) job->trial_units -= SearchUnits(*job->search);
+    job->search = std::move(shared);
+    job->trial_units += SearchUnits(*job->search);
+    job->events_cv.SignalAll();
+    return !job->cancel_requested;
+  }
+
+  bool Cancelled(const std::shared_ptr<Job>& job) const {
+    absl::MutexLock lock(&mu_);
+    return job->cancel_requested;
+  }
+
   void WorkerLoop() {
     if (options_.thread_niceness > 0) {
       // Per thread on Linux (the nice value is a thread attribute there);
@@ -328,7 +409,7 @@ class JobManager::Impl {
     }
     while (true) {
       std::shared_ptr<Job> job;
-      JobFn fn;
+      TuneJobFn fn;
       {
         absl::MutexLock lock(&mu_);
         while (queue_.empty() && !stopping_) work_cv_.Wait(&mu_);
@@ -341,14 +422,22 @@ class JobManager::Impl {
         job->snapshot.started_unix_micros = NowMicros();
       }
 
-      const ProgressCallback progress = [this, job](const EpochEvent& e) {
+      JobReporter reporter;
+      reporter.epoch = [this, job](const EpochEvent& e) {
         return OnProgress(job, e);
       };
+      reporter.trial = [this, job](const TuneProgress& t) {
+        return OnTrial(job, t);
+      };
+      reporter.search_done = [this, job](const TuneSummary& s) {
+        return OnSearchDone(job, s);
+      };
+      reporter.cancelled = [this, job] { return Cancelled(job); };
       absl::StatusOr<JobOutcome> result;
       // Core code reports errors by status; an escaping exception (e.g.
       // std::bad_alloc on a huge data set) must not take the server down.
       try {
-        result = fn(progress);
+        result = fn(reporter);
       } catch (const std::exception& e) {
         result = absl::InternalError(
             absl::StrCat("training job threw an exception: ", e.what()));
@@ -442,7 +531,16 @@ JobManager::JobManager(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 JobManager::~JobManager() { impl_->Shutdown(/*cancel_running=*/true); }
 
 absl::StatusOr<std::string> JobManager::Submit(std::string name, JobFn fn) {
-  return impl_->Submit(std::move(name), std::move(fn));
+  if (!fn) return impl_->Submit(std::move(name), nullptr, /*tune=*/false);
+  return impl_->Submit(
+      std::move(name),
+      [fn = std::move(fn)](const JobReporter& r) { return fn(r.epoch); },
+      /*tune=*/false);
+}
+
+absl::StatusOr<std::string> JobManager::SubmitTune(std::string name,
+                                                   TuneJobFn fn) {
+  return impl_->Submit(std::move(name), std::move(fn), /*tune=*/true);
 }
 
 absl::StatusOr<JobSnapshot> JobManager::Get(absl::string_view id) const {

@@ -7,9 +7,14 @@
 // cancelled, and the function should then stop and return CANCELLED (Train
 // does). Events of a job, in order: kAccepted, kEpoch..., then exactly one
 // of kSucceeded / kFailed (cancelled jobs end with kFailed and a CANCELLED
-// status). The log of a finished job is kept until it is evicted: the
+// status). A tune job (SubmitTune, core/tune/tune.h) also reports kTrial
+// events (one per finished trial) and one kSearchDone; its log lists them
+// after kAccepted and before any kEpoch (the final training's), which is
+// the order Tune reports them in. The log of a finished job is kept until it is evicted: the
 // oldest finished jobs beyond Options::max_finished_jobs, or beyond
-// Options::max_finished_epoch_events epoch events in all, are forgotten.
+// Options::max_finished_epoch_events epoch events in all, are forgotten
+// (a trial or search-done event counts as its size in 56-byte epoch
+// events, rounded up).
 //
 // Thread-safety: every method may be called concurrently.
 #ifndef MODELSERVER_CORE_JOBS_JOB_MANAGER_H_
@@ -26,6 +31,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "core/train/trainer.h"
+#include "core/tune/tune.h"
 
 namespace modelserver {
 
@@ -53,9 +59,11 @@ struct JobOutcome {
 };
 
 struct JobEvent {
-  enum class Type { kAccepted, kEpoch, kSucceeded, kFailed };
+  enum class Type { kAccepted, kEpoch, kSucceeded, kFailed, kTrial, kSearchDone };
   Type type = Type::kAccepted;
   EpochEvent epoch;    // kEpoch
+  TuneProgress trial;  // kTrial
+  std::shared_ptr<const TuneSummary> search;  // kSearchDone
   JobOutcome outcome;  // kSucceeded
   absl::Status error;  // kFailed (CANCELLED for a cancelled job)
 };
@@ -73,11 +81,25 @@ struct JobSnapshot {
   int64_t created_unix_micros = 0;
   int64_t started_unix_micros = 0;   // 0 while queued
   int64_t finished_unix_micros = 0;  // 0 until finished
+  // Tune jobs: their latest trial report (trials done, best so far).
+  bool tune = false;
+  TuneProgress tune_progress;
 };
 
 // The work of a job. Runs on a pool thread.
 using JobFn =
     std::function<absl::StatusOr<JobOutcome>(const ProgressCallback& progress)>;
+
+// What a tune job reports through. Each callback appends its event and
+// returns false once the job is cancelled; `cancelled` only asks.
+struct JobReporter {
+  ProgressCallback epoch;
+  std::function<bool(const TuneProgress&)> trial;
+  std::function<bool(const TuneSummary&)> search_done;
+  std::function<bool()> cancelled;
+};
+using TuneJobFn =
+    std::function<absl::StatusOr<JobOutcome>(const JobReporter& reporter)>;
 
 class JobManager {
  public:
@@ -115,6 +137,9 @@ class JobManager {
   // INVALID_ARGUMENT for an empty `fn`. An exception escaping `fn` fails the
   // job with INTERNAL.
   absl::StatusOr<std::string> Submit(std::string name, JobFn fn);
+  // The same for a tune job (JobSnapshot::tune set): `fn` reports trials,
+  // the search's end and the final training's epochs through its reporter.
+  absl::StatusOr<std::string> SubmitTune(std::string name, TuneJobFn fn);
 
   // NOT_FOUND for an unknown (or evicted) id.
   absl::StatusOr<JobSnapshot> Get(absl::string_view id) const;

@@ -813,5 +813,141 @@ TEST(JobManagerTest, ManyWatchersAndSubmittersFromThreads) {
   EXPECT_EQ(m->List().size(), 20u);
 }
 
+// A tune job's log: kAccepted, its trials, the search's end, the final
+// training's epochs, then the result; its snapshot carries the latest trial.
+TEST(JobManagerTest, TuneJobReportsTrialsThenTheSearchThenEpochs) {
+  auto m = MakeManager();
+  ASSERT_NE(m, nullptr);
+  auto id = m->SubmitTune("m", [](const JobReporter& r)
+                                   -> absl::StatusOr<JobOutcome> {
+    for (int t = 1; t <= 2; ++t) {
+      TuneProgress p;
+      p.trials_done = t;
+      p.max_trials = 3;
+      p.trial.trial = t;
+      p.trial.params = {{"l2", t == 1 ? "0" : "0.5"}};
+      p.trial.mean = 0.5 * t;
+      p.best_trial = t;
+      p.best_score = 0.5 * t;
+      p.metric = "r2";
+      EXPECT_TRUE(r.trial(p));
+    }
+    TuneSummary s;
+    s.metric = "r2";
+    s.best_trial = 2;
+    s.stop_reason = "time_budget";
+    EXPECT_TRUE(r.search_done(s));
+    EXPECT_FALSE(r.cancelled());
+    r.epoch(Epoch(1, 2, 1.0));
+    r.epoch(Epoch(2, 2, 0.5));
+    JobOutcome o;
+    o.version = 4;
+    return o;
+  });
+  ASSERT_TRUE(id.ok()) << id.status();
+  const std::vector<JobEvent> events = AllEvents(*m, *id);
+  EXPECT_THAT(Types(events),
+              ElementsAre(Type::kAccepted, Type::kTrial, Type::kTrial,
+                          Type::kSearchDone, Type::kEpoch, Type::kEpoch,
+                          Type::kSucceeded));
+  EXPECT_EQ(events[1].trial.trial.trial, 1);
+  EXPECT_EQ(events[2].trial.trial.params[0].second, "0.5");
+  EXPECT_EQ(events[2].trial.best_score, 1.0);
+  ASSERT_NE(events[3].search, nullptr);
+  EXPECT_EQ(events[3].search->best_trial, 2);
+  EXPECT_EQ(events[3].search->stop_reason, "time_budget");
+  EXPECT_EQ(events[5].epoch.epoch, 2);
+  EXPECT_EQ(events[6].outcome.version, 4);
+  auto snap = m->Get(*id);
+  ASSERT_TRUE(snap.ok());
+  EXPECT_TRUE(snap->tune);
+  EXPECT_EQ(snap->tune_progress.trials_done, 2);
+  EXPECT_EQ(snap->tune_progress.max_trials, 3);
+  EXPECT_EQ(snap->epoch, 2);
+  // Replay from the middle starts at the search's end.
+  bool done = false;
+  auto rest = m->WaitEvents(*id, 3, Soon(), &done);
+  ASSERT_TRUE(rest.ok());
+  EXPECT_THAT(Types(*rest), ElementsAre(Type::kSearchDone, Type::kEpoch,
+                                        Type::kEpoch, Type::kSucceeded));
+  // A train job is not a tune job.
+  auto train = m->Submit("m", [](const ProgressCallback&) {
+    return absl::StatusOr<JobOutcome>(JobOutcome());
+  });
+  ASSERT_TRUE(train.ok());
+  AllEvents(*m, *train);
+  EXPECT_FALSE(m->Get(*train)->tune);
+}
+
+TEST(JobManagerTest, CancellingATuneJobStopsItsTrials) {
+  auto m = MakeManager();
+  ASSERT_NE(m, nullptr);
+  absl::Notification first_trial;
+  absl::Notification cancelled;
+  std::atomic<bool> trial_after_cancel{true};
+  auto id = m->SubmitTune("m", [&](const JobReporter& r)
+                                   -> absl::StatusOr<JobOutcome> {
+    TuneProgress p;
+    p.trials_done = 1;
+    EXPECT_TRUE(r.trial(p));
+    first_trial.Notify();
+    cancelled.WaitForNotification();
+    EXPECT_TRUE(r.cancelled());
+    trial_after_cancel = r.trial(p);
+    return absl::CancelledError("search cancelled");
+  });
+  ASSERT_TRUE(id.ok());
+  first_trial.WaitForNotification();
+  ASSERT_TRUE(m->Cancel(*id).ok());
+  cancelled.Notify();
+  const std::vector<JobEvent> events = AllEvents(*m, *id);
+  EXPECT_FALSE(trial_after_cancel);
+  EXPECT_THAT(Types(events), ElementsAre(Type::kAccepted, Type::kTrial,
+                                         Type::kTrial, Type::kFailed));
+  EXPECT_EQ(m->Get(*id)->state, JobState::kCancelled);
+}
+
+// Trial events count against max_finished_epoch_events by their size in
+// 56-byte units: one trial with a 2,000-byte parameter value is more than
+// 35 units, over a budget of 10, so the next finished job evicts it; one
+// with short parameters is a few units and is kept.
+TEST(JobManagerTest, TrialEventsCountAgainstTheEventBudget) {
+  JobManager::Options options;
+  options.max_finished_epoch_events = 10;
+  auto created = JobManager::Create(options);
+  ASSERT_TRUE(created.ok());
+  JobManager& m = **created;
+  auto tune = [&](size_t value_bytes) {
+    auto id = m.SubmitTune("m", [value_bytes](const JobReporter& r) {
+      TuneProgress p;
+      p.trial.params = {{"k", std::string(value_bytes, 'x')}};
+      r.trial(p);
+      return absl::StatusOr<JobOutcome>(JobOutcome());
+    });
+    EXPECT_TRUE(id.ok());
+    AllEvents(m, *id);
+    return *id;
+  };
+  auto one_epoch = [&] {
+    auto id = m.Submit("m", [](const ProgressCallback& progress) {
+      progress(Epoch(1, 1, 1));
+      return absl::StatusOr<JobOutcome>(JobOutcome());
+    });
+    EXPECT_TRUE(id.ok());
+    AllEvents(m, *id);
+    return *id;
+  };
+  const std::string small = tune(1);
+  const std::string after_small = one_epoch();
+  EXPECT_TRUE(m.Get(small).ok());
+  EXPECT_TRUE(m.Get(after_small).ok());
+  const std::string big = tune(2000);  // evicts small and after_small too
+  EXPECT_EQ(m.Get(small).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(m.Get(big).ok());  // the most recent one stays
+  const std::string next = one_epoch();
+  EXPECT_EQ(m.Get(big).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(m.Get(next).ok());
+}
+
 }  // namespace
 }  // namespace modelserver
