@@ -58,6 +58,8 @@ enum MetadataTag : uint32_t {
   kMetaTrainingSeconds = 21,
   // 45-49: hyperparameter search (core/tune, docs/tuning.md).
   kMetaTuning = 45,
+  // 30-34 are reserved for explanations (31-34 unused so far).
+  kMetaImportance = 30,
 };
 
 void PutField(ByteWriter* out, uint32_t tag, const ByteWriter& body) {
@@ -91,6 +93,63 @@ void PutMetrics(ByteWriter* out, uint32_t tag, const MetricList& m) {
     b.WriteF64(value);
   }
   PutField(out, tag, b);
+}
+
+// Body of kMetaImportance (docs/artifact-format.md): metric, f64 baseline,
+// data, u64 rows, u64 repeats, u64 seed, u64 column count, then per column
+// its name, f64 mean, f64 std, u64 drop count and the f64 drops.
+void PutImportance(ByteWriter* out, const FeatureImportanceReport& r) {
+  ByteWriter b;
+  b.WriteString(r.metric);
+  b.WriteF64(r.baseline);
+  b.WriteString(r.data);
+  b.WriteU64(static_cast<uint64_t>(r.rows));
+  b.WriteU64(static_cast<uint64_t>(r.repeats));
+  b.WriteU64(r.seed);
+  b.WriteU64(r.columns.size());
+  for (const ColumnImportance& c : r.columns) {
+    b.WriteString(c.column);
+    b.WriteF64(c.mean);
+    b.WriteF64(c.std);
+    b.WriteU64(c.drops.size());
+    for (double d : c.drops) b.WriteF64(d);
+  }
+  PutField(out, kMetaImportance, b);
+}
+
+absl::StatusOr<FeatureImportanceReport> ReadImportance(ByteReader* r) {
+  FeatureImportanceReport out;
+  ASSIGN_OR_RETURN(out.metric, r->ReadString("importance metric"));
+  ASSIGN_OR_RETURN(out.baseline, r->ReadF64("importance baseline"));
+  ASSIGN_OR_RETURN(out.data, r->ReadString("importance data"));
+  ASSIGN_OR_RETURN(out.rows, r->ReadI64("importance rows"));
+  ASSIGN_OR_RETURN(uint64_t repeats, r->ReadU64("importance repeats"));
+  if (repeats > static_cast<uint64_t>(kMaxImportanceRepeats)) {
+    return absl::DataLossError(
+        absl::StrCat("metadata: implausible importance repeats ", repeats));
+  }
+  out.repeats = static_cast<int>(repeats);
+  ASSIGN_OR_RETURN(out.seed, r->ReadU64("importance seed"));
+  ASSIGN_OR_RETURN(uint64_t n, r->ReadU64("importance column count"));
+  // Each column takes at least 8 + 8 + 8 + 8 bytes.
+  if (n > r->remaining() / 32) {
+    return absl::DataLossError("metadata: implausible importance columns");
+  }
+  out.columns.resize(n);
+  for (ColumnImportance& c : out.columns) {
+    ASSIGN_OR_RETURN(c.column, r->ReadString("importance column"));
+    ASSIGN_OR_RETURN(c.mean, r->ReadF64("importance mean"));
+    ASSIGN_OR_RETURN(c.std, r->ReadF64("importance std"));
+    ASSIGN_OR_RETURN(uint64_t drops, r->ReadU64("importance drop count"));
+    if (drops > r->remaining() / 8) {
+      return absl::DataLossError("metadata: implausible importance drops");
+    }
+    c.drops.resize(drops);
+    for (double& d : c.drops) {
+      ASSIGN_OR_RETURN(d, r->ReadF64("importance drop"));
+    }
+  }
+  return out;
 }
 
 // Body of kMetaTuning (docs/artifact-format.md): metric, u64 higher is
@@ -208,6 +267,7 @@ std::string EncodeMetadata(const ModelMetadata& m) {
   PutU64(&out, kMetaEarlyStopped, m.early_stopped ? 1 : 0);
   PutF64(&out, kMetaTrainingSeconds, m.training_seconds);
   if (m.tuning.has_value()) PutTuning(&out, *m.tuning);
+  if (m.importance.has_value()) PutImportance(&out, *m.importance);
   return out.Release();
 }
 
@@ -333,6 +393,10 @@ absl::StatusOr<ModelMetadata> DecodeMetadata(absl::string_view bytes) {
       }
       case kMetaTrainingSeconds: {
         ASSIGN_OR_RETURN(m.training_seconds, r.ReadF64("training seconds"));
+        break;
+      }
+      case kMetaImportance: {
+        ASSIGN_OR_RETURN(m.importance, ReadImportance(&r));
         break;
       }
       case kMetaTuning: {
@@ -461,6 +525,7 @@ Artifact Artifact::FromTrainResult(TrainResult r, std::string name,
   m.epochs_run = r.epochs_run;
   m.early_stopped = r.early_stopped;
   m.training_seconds = r.training_seconds;
+  m.importance = std::move(r.importance);
   return Artifact(std::move(m), std::move(r.pipeline), std::move(r.model));
 }
 
@@ -487,7 +552,29 @@ Predictions Artifact::PredictFeatures(
   return p;
 }
 
-absl::StatusOr<Evaluation> Artifact::Evaluate(const Table& table) const {
+absl::StatusOr<ExplainedPredictions> Artifact::Explain(
+    const Table& table) const {
+  RETURN_IF_ERROR(CheckExplainable(model_->kind()));
+  ASSIGN_OR_RETURN(Eigen::MatrixXd x, pipeline_.Transform(table));
+  return ExplainFeatures(x);
+}
+
+absl::StatusOr<ExplainedPredictions> Artifact::ExplainFeatures(
+    const Eigen::Ref<const Eigen::MatrixXd>& x) const {
+  ExplainedPredictions out;
+  ASSIGN_OR_RETURN(out.explanations,
+                   ExplainLinear(*model_, pipeline_.output_sources(),
+                                 static_cast<int>(pipeline_.inputs().size()),
+                                 x));
+  out.predictions = PredictFeatures(x);
+  return out;
+}
+
+absl::StatusOr<Evaluation> Artifact::Evaluate(
+    const Table& table, const FeatureImportanceOptions* importance) const {
+  if (importance != nullptr) {
+    RETURN_IF_ERROR(ValidateImportanceOptions(*importance));
+  }
   const Column* target = table.Find(metadata_.target);
   if (target == nullptr) {
     return absl::InvalidArgumentError(
@@ -510,6 +597,14 @@ absl::StatusOr<Evaluation> Artifact::Evaluate(const Table& table) const {
                    ScoreModelDetailed(*model_, x, y, metadata_.class_labels));
   e.metrics = std::move(scores.metrics);
   e.classification = std::move(scores.classification);
+  if (importance != nullptr) {
+    std::vector<std::string> columns;
+    for (const InputColumn& c : pipeline_.inputs()) columns.push_back(c.name);
+    ASSIGN_OR_RETURN(e.importance,
+                     PermutationImportance(*model_, x, y.y, y.classes,
+                                           pipeline_.output_sources(), columns,
+                                           *importance, "evaluation"));
+  }
   return e;
 }
 

@@ -20,7 +20,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/artifact/explain.h"
 #include "core/data/table.h"
+#include "core/eval/gate.h"
 #include "core/model/model.h"
 #include "core/prep/pipeline.h"
 #include "core/train/trainer.h"
@@ -58,6 +60,19 @@ struct ModelMetadata {
   // Set on a version published by a hyperparameter search (core/tune,
   // metadata tag 45).
   std::optional<TuneSummary> tuning;
+  // Permutation feature importance computed at training (metadata tag 30);
+  // unset when training turned it off or the writer predates it.
+  std::optional<FeatureImportanceReport> importance;
+  // Class rebalancing and augmentation (metadata tags 35-37): rows added to
+  // the training rows, and the class weights applied (class_labels order;
+  // empty without class weights).
+  int64_t rows_oversampled = 0;
+  int64_t rows_augmented = 0;
+  std::vector<double> class_weights;
+  // The promotion gate's verdict on the holdout rows (tag 38), when the
+  // training request had a gate. promoted_label is empty here: the label
+  // is set after the version is stored.
+  std::optional<GateResult> gate;
 };
 
 // Outputs of Artifact::Predict for n rows.
@@ -77,6 +92,14 @@ struct Evaluation {
   std::optional<ClassificationMetrics> classification;
   int64_t rows_used = 0;
   int64_t rows_dropped = 0;  // target missing
+  // With importance options given to Evaluate (data: "evaluation").
+  std::optional<FeatureImportanceReport> importance;
+};
+
+// Predictions with their per-column contributions (Artifact::Explain).
+struct ExplainedPredictions {
+  Predictions predictions;
+  Explanations explanations;  // columns in input_schema() order
 };
 
 class Artifact {
@@ -116,11 +139,25 @@ class Artifact {
   // from input i alone, through numeric_transforms(i)[0].
   bool numeric_inputs_only() const { return numeric_inputs_only_; }
 
+  // Predict plus each row's contributions per raw input column
+  // (core/artifact/explain.h): the pipeline runs once. INVALID_ARGUMENT for
+  // a model kind without exact contributions (MLPs; checked first) and for
+  // what Predict rejects. Predict itself does none of this work.
+  absl::StatusOr<ExplainedPredictions> Explain(const Table& table) const;
+  // The same on features that pipeline() already produced.
+  absl::StatusOr<ExplainedPredictions> ExplainFeatures(
+      const Eigen::Ref<const Eigen::MatrixXd>& x) const;
+
   // Metrics on labelled rows: `table` must hold the target column; rows with
   // a missing target are dropped and counted. INVALID_ARGUMENT when the
   // target is absent, of the wrong type, holds an unknown class (named), or
   // no row has a target.
-  absl::StatusOr<Evaluation> Evaluate(const Table& table) const;
+  // With `importance`, also the permutation feature importance of every
+  // input column on those rows (core/train/importance.h); INVALID_ARGUMENT
+  // for invalid options.
+  absl::StatusOr<Evaluation> Evaluate(
+      const Table& table,
+      const FeatureImportanceOptions* importance = nullptr) const;
 
   // Serialised bytes (docs/artifact-format.md).
   std::string Encode() const;

@@ -169,28 +169,7 @@ absl::StatusOr<std::unique_ptr<Model>> CreateModel(const TrainSpec& spec,
 // The main validation metric of an output matrix: r2 or accuracy.
 double MainMetric(ModelKind kind, const Eigen::MatrixXd& out,
                   const EncodedTarget& t) {
-  const Eigen::Index n = out.rows();
-  if (n == 0) return std::numeric_limits<double>::quiet_NaN();
-  if (!IsClassifier(kind)) {
-    const Eigen::VectorXd y = t.y.col(0);
-    const double ss_res = (y - out.col(0)).squaredNorm();
-    const double ss_tot = (y.array() - y.mean()).matrix().squaredNorm();
-    if (ss_tot == 0) return ss_res == 0 ? 1.0 : 0.0;
-    return 1.0 - ss_res / ss_tot;
-  }
-  int64_t correct = 0;
-  for (Eigen::Index i = 0; i < n; ++i) {
-    int32_t predicted;
-    if (out.cols() == 1) {
-      predicted = out(i, 0) > 0.5 ? 1 : 0;
-    } else {
-      Eigen::Index arg;
-      out.row(i).maxCoeff(&arg);
-      predicted = static_cast<int32_t>(arg);
-    }
-    correct += predicted == t.classes[i];
-  }
-  return static_cast<double>(correct) / static_cast<double>(n);
+  return modelserver::MainMetric(kind, out, t.y, t.classes);
 }
 
 // The training rows the optimizer sees for `spec` (rebalance.h), from the
@@ -388,7 +367,7 @@ absl::StatusOr<TrainResult> TrainImpl(
   // The validation loss (no penalty) on the pool, in cache-sized blocks.
   std::optional<ModelObjective> val_objective;
   if (has_validation) val_objective.emplace(*model, x_val, y_val.y, 0, 0, &pool);
-  const std::string metric_name = classifier ? "accuracy" : "r2";
+  const std::string metric_name = MainMetricName(spec.kind);
   bool cancelled = false;
   // SGD/Adam: the schedule and the rate of the running epoch.
   std::optional<LrSchedule> schedule;
@@ -487,6 +466,23 @@ absl::StatusOr<TrainResult> TrainImpl(
   if (has_validation) {
     ASSIGN_OR_RETURN(result.validation_metrics,
                      ScoreModel(*model, x_val, y_val, result.class_labels));
+  }
+  if (spec.importance_repeats > 0) {
+    FeatureImportanceOptions io;
+    io.repeats = spec.importance_repeats;
+    io.max_rows = spec.importance_max_rows;
+    io.seed = spec.seed;
+    std::vector<std::string> columns;
+    for (const InputColumn& c : pipeline.inputs()) columns.push_back(c.name);
+    const bool on_validation = has_validation;
+    const EncodedTarget& y_imp = on_validation ? y_val : y_train;
+    ASSIGN_OR_RETURN(
+        result.importance,
+        PermutationImportance(*model, on_validation ? x_val : x_train,
+                              y_imp.y, y_imp.classes,
+                              pipeline.output_sources(), columns, io,
+                              on_validation ? "validation" : "training",
+                              &pool));
   }
   result.optimizer = spec.optimizer;
   result.pipeline = std::move(pipeline);
@@ -607,6 +603,18 @@ absl::Status ValidateTrainSpec(const TrainSpec& spec) {
     return bad("early_stopping_patience", "must be >= 0 (0 disables)");
   }
   RETURN_IF_ERROR(ValidateRebalanceSpec(spec));
+  if (spec.importance_repeats < 0 ||
+      spec.importance_repeats > kMaxImportanceRepeats) {
+    return bad("importance_repeats",
+               absl::StrCat("must be in [0, ", kMaxImportanceRepeats,
+                            "] (0 = off), got ", spec.importance_repeats));
+  }
+  if (spec.importance_max_rows < 1 ||
+      spec.importance_max_rows > kMaxImportanceRows) {
+    return bad("importance_max_rows",
+               absl::StrCat("must be in [1, ", kMaxImportanceRows, "], got ",
+                            spec.importance_max_rows));
+  }
   if (!(spec.early_stopping_min_delta >= 0) ||
       !std::isfinite(spec.early_stopping_min_delta)) {
     return bad("early_stopping_min_delta", "must be a finite number >= 0");
@@ -806,11 +814,14 @@ absl::StatusOr<CrossValidationResult> CrossValidate(
       KFoldSplits(n, k, spec.seed,
                   IsClassifier(spec.kind) ? &all.classes : nullptr));
   CrossValidationResult cv;
+  // The folds' models are not kept: no importance is computed for them.
+  TrainSpec fold_spec = spec;
+  fold_spec.importance_repeats = 0;
   for (const Split& fold : splits) {
     const Table train_rows = kept.SelectRows(fold.train);
     const Table test_rows = kept.SelectRows(fold.validation);
     ASSIGN_OR_RETURN(TrainResult r,
-                     TrainImpl(train_rows, spec, progress,
+                     TrainImpl(train_rows, fold_spec, progress,
                                IsClassifier(spec.kind) ? &labels : nullptr));
     ASSIGN_OR_RETURN(Eigen::MatrixXd x, r.pipeline.Transform(test_rows));
     ASSIGN_OR_RETURN(EncodedTarget y, EncodeTarget(*test_rows.Find(spec.target),

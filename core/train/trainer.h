@@ -36,6 +36,7 @@
 #include "core/eval/metrics.h"
 #include "core/model/model.h"
 #include "core/prep/pipeline.h"
+#include "core/train/importance.h"
 #include "core/train/lr_schedule.h"
 #include "core/train/optimizer.h"
 #include "core/train/rebalance.h"
@@ -118,6 +119,15 @@ struct TrainSpec {
   // result depends on it only through rounding (and is bit-identical for a
   // given value).
   int threads = 0;
+
+  // Permutation feature importance after training (core/train/importance.h)
+  // on the validation rows, or the training rows without validation, at
+  // most importance_max_rows of them (sampled with `seed`):
+  // importance_repeats shuffles per raw column, 0 = not computed. Ranges:
+  // repeats [0, kMaxImportanceRepeats], max_rows [1, kMaxImportanceRows].
+  // Defaults 5 and 10,000.
+  int importance_repeats = 5;
+  int64_t importance_max_rows = 10000;
 };
 
 // Checks the spec alone (not the data); INVALID_ARGUMENT naming the field.
@@ -168,6 +178,9 @@ struct TrainResult {
   int epochs_run = 0;
   bool early_stopped = false;
   double training_seconds = 0;
+  // Set unless spec.importance_repeats == 0 (data: "validation" or
+  // "training").
+  std::optional<FeatureImportanceReport> importance;
   // The spec with every default resolved (what was actually used).
   TrainSpec spec;
 };
