@@ -60,6 +60,11 @@ enum MetadataTag : uint32_t {
   kMetaTuning = 45,
   // 30-34 are reserved for explanations (31-34 unused so far).
   kMetaImportance = 30,
+  // 35-39: class rebalancing, augmentation and promotion gates.
+  kMetaRowsOversampled = 35,
+  kMetaRowsAugmented = 36,
+  kMetaClassWeights = 37,
+  kMetaGate = 38,
 };
 
 void PutField(ByteWriter* out, uint32_t tag, const ByteWriter& body) {
@@ -93,6 +98,63 @@ void PutMetrics(ByteWriter* out, uint32_t tag, const MetricList& m) {
     b.WriteF64(value);
   }
   PutField(out, tag, b);
+}
+
+// Body of kMetaGate (docs/artifact-format.md): u64 passed, reason, u64
+// holdout rows, the holdout metrics (as kMetaTrainMetrics), u64 condition
+// count, then per condition its text, u64 passed, f64 value, f64 baseline
+// value, i64 baseline version.
+void PutGate(ByteWriter* out, const GateResult& g) {
+  ByteWriter b;
+  b.WriteU64(g.passed ? 1 : 0);
+  b.WriteString(g.reason);
+  b.WriteU64(static_cast<uint64_t>(g.holdout_rows));
+  b.WriteU64(g.holdout_metrics.size());
+  for (const auto& [name, value] : g.holdout_metrics) {
+    b.WriteString(name);
+    b.WriteF64(value);
+  }
+  b.WriteU64(g.conditions.size());
+  for (const GateConditionResult& c : g.conditions) {
+    b.WriteString(c.condition);
+    b.WriteU64(c.passed ? 1 : 0);
+    b.WriteF64(c.value);
+    b.WriteF64(c.baseline_value);
+    b.WriteI64(c.baseline_version);
+  }
+  PutField(out, kMetaGate, b);
+}
+
+absl::StatusOr<GateResult> ReadGate(ByteReader* r) {
+  GateResult g;
+  ASSIGN_OR_RETURN(uint64_t passed, r->ReadU64("gate passed"));
+  g.passed = passed != 0;
+  ASSIGN_OR_RETURN(g.reason, r->ReadString("gate reason"));
+  ASSIGN_OR_RETURN(g.holdout_rows, r->ReadI64("gate holdout rows"));
+  ASSIGN_OR_RETURN(uint64_t metrics, r->ReadU64("gate metric count"));
+  if (metrics > r->remaining() / 16) {
+    return absl::DataLossError("metadata: implausible gate metric count");
+  }
+  for (uint64_t i = 0; i < metrics; ++i) {
+    ASSIGN_OR_RETURN(std::string name, r->ReadString("gate metric name"));
+    ASSIGN_OR_RETURN(double value, r->ReadF64("gate metric value"));
+    g.holdout_metrics.emplace_back(std::move(name), value);
+  }
+  ASSIGN_OR_RETURN(uint64_t n, r->ReadU64("gate condition count"));
+  if (n > r->remaining() / 40) {
+    return absl::DataLossError("metadata: implausible gate condition count");
+  }
+  for (uint64_t i = 0; i < n; ++i) {
+    GateConditionResult c;
+    ASSIGN_OR_RETURN(c.condition, r->ReadString("gate condition"));
+    ASSIGN_OR_RETURN(uint64_t ok, r->ReadU64("gate condition passed"));
+    c.passed = ok != 0;
+    ASSIGN_OR_RETURN(c.value, r->ReadF64("gate condition value"));
+    ASSIGN_OR_RETURN(c.baseline_value, r->ReadF64("gate baseline value"));
+    ASSIGN_OR_RETURN(c.baseline_version, r->ReadI64("gate baseline version"));
+    g.conditions.push_back(std::move(c));
+  }
+  return g;
 }
 
 // Body of kMetaImportance (docs/artifact-format.md): metric, f64 baseline,
@@ -268,6 +330,20 @@ std::string EncodeMetadata(const ModelMetadata& m) {
   PutF64(&out, kMetaTrainingSeconds, m.training_seconds);
   if (m.tuning.has_value()) PutTuning(&out, *m.tuning);
   if (m.importance.has_value()) PutImportance(&out, *m.importance);
+  // Written only when used, so that other artifacts keep their bytes.
+  if (m.rows_oversampled != 0) {
+    PutU64(&out, kMetaRowsOversampled,
+           static_cast<uint64_t>(m.rows_oversampled));
+  }
+  if (m.rows_augmented != 0) {
+    PutU64(&out, kMetaRowsAugmented, static_cast<uint64_t>(m.rows_augmented));
+  }
+  if (!m.class_weights.empty()) {
+    ByteWriter b;
+    b.WriteF64s(m.class_weights);
+    PutField(&out, kMetaClassWeights, b);
+  }
+  if (m.gate.has_value()) PutGate(&out, *m.gate);
   return out.Release();
 }
 
@@ -399,6 +475,22 @@ absl::StatusOr<ModelMetadata> DecodeMetadata(absl::string_view bytes) {
         ASSIGN_OR_RETURN(m.importance, ReadImportance(&r));
         break;
       }
+      case kMetaRowsOversampled: {
+        ASSIGN_OR_RETURN(m.rows_oversampled, r.ReadI64("rows oversampled"));
+        break;
+      }
+      case kMetaRowsAugmented: {
+        ASSIGN_OR_RETURN(m.rows_augmented, r.ReadI64("rows augmented"));
+        break;
+      }
+      case kMetaClassWeights: {
+        ASSIGN_OR_RETURN(m.class_weights, r.ReadF64s("class weights"));
+        break;
+      }
+      case kMetaGate: {
+        ASSIGN_OR_RETURN(m.gate, ReadGate(&r));
+        break;
+      }
       case kMetaTuning: {
         ASSIGN_OR_RETURN(m.tuning, ReadTuning(&r));
         break;
@@ -470,6 +562,22 @@ std::vector<std::pair<std::string, std::string>> Hyperparameters(
     h.emplace_back("hidden_layers", layers);
     h.emplace_back("activation", std::string(ActivationName(s.activation)));
   }
+  // Rebalancing and augmentation (core/train/rebalance.h), when used.
+  if (s.class_weight != ClassWeightMode::kNone) {
+    h.emplace_back("class_weight",
+                   std::string(ClassWeightModeName(s.class_weight)));
+    for (const auto& [label, weight] : s.class_weights) {
+      h.emplace_back(absl::StrCat("class_weight[", label, "]"),
+                     FormatDouble(weight));
+    }
+  }
+  if (s.rebalance != RebalanceMode::kNone) {
+    h.emplace_back("rebalance", std::string(RebalanceModeName(s.rebalance)));
+  }
+  if (s.augment_noise > 0) {
+    h.emplace_back("augment_noise", FormatDouble(s.augment_noise));
+    h.emplace_back("augment_copies", absl::StrCat(s.augment_copies));
+  }
   h.emplace_back("validation_fraction", FormatDouble(s.validation_fraction));
   h.emplace_back("early_stopping_patience",
                  absl::StrCat(s.early_stopping_patience));
@@ -526,6 +634,9 @@ Artifact Artifact::FromTrainResult(TrainResult r, std::string name,
   m.early_stopped = r.early_stopped;
   m.training_seconds = r.training_seconds;
   m.importance = std::move(r.importance);
+  m.rows_oversampled = r.rows_oversampled;
+  m.rows_augmented = r.rows_augmented;
+  m.class_weights = r.class_weights;
   return Artifact(std::move(m), std::move(r.pipeline), std::move(r.model));
 }
 
