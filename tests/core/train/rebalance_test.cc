@@ -12,6 +12,7 @@
 #include "core/data/csv_reader.h"
 #include "core/model/linear_model.h"
 #include "core/model/mlp.h"
+#include "core/train/holdout.h"
 #include "core/train/model_objective.h"
 #include "core/train/trainer.h"
 #include "core/util/parallel.h"
@@ -546,6 +547,57 @@ TEST(ClassWeightTest, InvalidSpecsNameTheField) {
   EXPECT_EQ(ParseRebalanceMode("smote", "options.rebalance").status().message(),
             "options.rebalance: unknown rebalance 'smote': expected none or "
             "oversample");
+}
+
+TEST(HoldoutTest, StratifiedSeededAndDisjoint) {
+  // Iris: 150 rows, 50 per class; a 0.2 holdout takes 10 of each class.
+  const Table t = Load("iris.csv");
+  auto h = SplitHoldout(t, "species", ModelKind::kLogisticRegression, 0.2, 42);
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(h->holdout.num_rows(), 30);
+  EXPECT_EQ(h->train.num_rows(), 120);
+  std::map<std::string, int> per_class;
+  const Column* c = h->holdout.Find("species");
+  for (int64_t i = 0; i < c->size(); ++i) {
+    ++per_class[c->levels()[c->codes()[i]]];
+  }
+  EXPECT_EQ(per_class, (std::map<std::string, int>{
+                           {"setosa", 10}, {"versicolor", 10},
+                           {"virginica", 10}}));
+  // The same seed gives the same rows; the two parts hold every row once
+  // (the sums of a column add up).
+  auto again =
+      SplitHoldout(t, "species", ModelKind::kLogisticRegression, 0.2, 42);
+  EXPECT_EQ(again->holdout.Find("sepal_length_cm")->values(),
+            h->holdout.Find("sepal_length_cm")->values());
+  double total = 0, parts = 0;
+  for (double v : t.Find("sepal_length_cm")->values()) total += v;
+  for (const Table* p : {&h->train, &h->holdout}) {
+    for (double v : p->Find("sepal_length_cm")->values()) parts += v;
+  }
+  EXPECT_DOUBLE_EQ(parts, total);
+  auto other =
+      SplitHoldout(t, "species", ModelKind::kLogisticRegression, 0.2, 7);
+  EXPECT_NE(other->holdout.Find("sepal_length_cm")->values(),
+            h->holdout.Find("sepal_length_cm")->values());
+
+  // Rows without a target stay in train: airquality has 37 missing Ozone.
+  const Table air = Load("airquality.csv");
+  auto a = SplitHoldout(air, "Ozone", ModelKind::kLinearRegression, 0.25, 1);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->holdout.num_rows(), 29);  // round(0.25 * 116)
+  EXPECT_EQ(a->train.num_rows(), 153 - 29);
+  for (double v : a->holdout.Find("Ozone")->values()) {
+    EXPECT_FALSE(std::isnan(v));
+  }
+
+  auto bad = SplitHoldout(t, "species", ModelKind::kLogisticRegression, 0.95,
+                          1);
+  EXPECT_EQ(bad.status().message(),
+            "holdout_fraction: must be in (0, 0.9], got 0.95");
+  bad = SplitHoldout(t, "kind", ModelKind::kLogisticRegression, 0.2, 1);
+  EXPECT_EQ(bad.status().message(),
+            "holdout_fraction: target column 'kind' is not in the data");
 }
 
 }  // namespace
