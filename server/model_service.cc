@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "core/artifact/model_store.h"
 #include "core/train/trainer.h"
 #include "core/util/status_macros.h"
+#include "server/explain_convert.h"
 #include "server/proto_convert.h"
 #include "server/status_util.h"
 
@@ -260,6 +262,12 @@ grpc::Status ModelServiceImpl::Evaluate(grpc::ServerContext* context,
               "data: no source set (one of rows, csv, upload_id, path)");
         }
         if (valid.ok()) valid = data_->Check(request->data());
+        if (valid.ok() && request->has_importance_options() &&
+            !request->importance()) {
+          valid = absl::InvalidArgumentError(
+              "importance_options is set but importance is false: set "
+              "importance to compute it");
+        }
         if (!valid.ok()) return ToGrpcStatus(valid);
 
         absl::StatusOr<std::shared_ptr<const Artifact>> artifact = Resolve(
@@ -268,7 +276,16 @@ grpc::Status ModelServiceImpl::Evaluate(grpc::ServerContext* context,
         absl::StatusOr<Table> table =
             data_->Load(request->data(), SchemaTypesWithTarget(**artifact));
         if (!table.ok()) return ToGrpcStatus(table.status());
-        absl::StatusOr<Evaluation> evaluation = (*artifact)->Evaluate(*table);
+        std::optional<FeatureImportanceOptions> importance;
+        if (request->importance()) {
+          absl::StatusOr<FeatureImportanceOptions> o =
+              ImportanceOptionsFromProto(request->importance_options(),
+                                         (*artifact)->metadata().seed);
+          if (!o.ok()) return ToGrpcStatus(o.status());
+          importance = *o;
+        }
+        absl::StatusOr<Evaluation> evaluation = (*artifact)->Evaluate(
+            *table, importance ? &*importance : nullptr);
         if (!evaluation.ok()) return ToGrpcStatus(evaluation.status());
         *response = EvaluationToProto(*evaluation, (*artifact)->metadata());
         return grpc::Status::OK;
@@ -339,9 +356,18 @@ grpc::Status ModelServiceImpl::DoPredict(const v1::PredictRequest& request,
           : metrics_->Model(request.name(), model.metadata().version);
   absl::Status status = [&]() -> absl::Status {
     const bool packed = request.input_case() == v1::PredictRequest::kColumns;
+    const bool explain = request.explain();
+    if (explain) RETURN_IF_ERROR(CheckExplainable(model.metadata().kind));
     Eigen::MatrixXd features;
     if (request.input_case() == v1::PredictRequest::kRows &&
         NumericFeaturesFromRows(request.rows(), model, &features)) {
+      if (explain) {
+        RETURN_IF_ERROR(CheckExplainSize(model, features.rows()));
+        ASSIGN_OR_RETURN(ExplainedPredictions e,
+                         model.ExplainFeatures(features));
+        ExplainedPredictionsToProto(e, model, /*packed=*/false, response);
+        return absl::OkStatus();
+      }
       PredictionsToProto(model.PredictFeatures(features), model.metadata(),
                          /*packed=*/false, response);
       return absl::OkStatus();
@@ -355,6 +381,12 @@ grpc::Status ModelServiceImpl::DoPredict(const v1::PredictRequest& request,
                                         limits_.max_predict_rows,
                                         limits_.max_columns,
                                         "--max-predict-rows"));
+    if (explain) {
+      RETURN_IF_ERROR(CheckExplainSize(model, table.num_rows()));
+      ASSIGN_OR_RETURN(ExplainedPredictions e, model.Explain(table));
+      ExplainedPredictionsToProto(e, model, packed, response);
+      return absl::OkStatus();
+    }
     ASSIGN_OR_RETURN(Predictions predictions, model.Predict(table));
     PredictionsToProto(predictions, model.metadata(), packed, response);
     return absl::OkStatus();

@@ -15,6 +15,7 @@
 #include "core/prep/transforms.h"
 #include "core/train/optimizer.h"
 #include "core/util/status_macros.h"
+#include "server/explain_convert.h"
 #include "server/status_util.h"
 
 namespace modelserver::server {
@@ -643,6 +644,12 @@ absl::StatusOr<TrainSpec> TrainSpecFromProto(const v1::TrainOptions& o,
   if (o.has_seed()) spec.seed = o.seed();
   if (o.has_momentum()) spec.momentum = o.momentum();
   spec.nesterov = o.nesterov();
+  if (o.has_importance_repeats()) {
+    spec.importance_repeats = o.importance_repeats();
+  }
+  if (o.has_importance_max_rows()) {
+    spec.importance_max_rows = o.importance_max_rows();
+  }
   RETURN_IF_ERROR(
       PreprocessingFromProto(o.preprocessing(), &spec.preprocessing));
   absl::Status valid = ValidateTrainSpec(spec);
@@ -677,6 +684,9 @@ v1::EvaluateResponse EvaluationToProto(const Evaluation& evaluation,
   MetricsToProto(evaluation.metrics, out.mutable_metrics());
   out.set_rows_used(evaluation.rows_used);
   out.set_rows_dropped(evaluation.rows_dropped);
+  if (evaluation.importance.has_value()) {
+    ImportanceToProto(*evaluation.importance, out.mutable_importance());
+  }
   if (evaluation.classification.has_value()) {
     const ClassificationMetrics& c = *evaluation.classification;
     v1::ConfusionMatrix* cm = out.mutable_confusion_matrix();
@@ -791,6 +801,9 @@ v1::VersionInfo VersionInfoToProto(const Artifact& artifact) {
   out.set_early_stopped(m.early_stopped);
   out.set_training_seconds(m.training_seconds);
   out.set_optimizer(m.optimizer);
+  if (m.importance.has_value()) {
+    ImportanceToProto(*m.importance, out.mutable_importance());
+  }
   return out;
 }
 

@@ -22,6 +22,24 @@ class AdamStepper : public optimizer_internal::BatchStepper {
 
   void SetLearningRate(double rate) override { learning_rate_ = rate; }
 
+  void SaveState(MiniBatchState* state) const override {
+    state->vectors = {m_, v_};
+    state->scalars = {beta1_power_, beta2_power_};
+  }
+  absl::Status RestoreState(const MiniBatchState& state) override {
+    if (state.vectors.size() != 2 || state.scalars.size() != 2 ||
+        state.vectors[0].size() != m_.size() ||
+        state.vectors[1].size() != v_.size()) {
+      return absl::InvalidArgumentError(
+          "Adam: the resumed state is not an Adam state of this size");
+    }
+    m_ = state.vectors[0];
+    v_ = state.vectors[1];
+    beta1_power_ = state.scalars[0];
+    beta2_power_ = state.scalars[1];
+    return absl::OkStatus();
+  }
+
   void Step(const Eigen::VectorXd& gradient, Eigen::VectorXd* w) override {
     beta1_power_ *= beta1_;
     beta2_power_ *= beta2_;

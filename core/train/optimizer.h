@@ -18,12 +18,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "Eigen/Core"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/train/objective.h"
+#include "core/util/rng.h"
 
 namespace modelserver {
 
@@ -39,6 +41,19 @@ enum class OptimizerKind : uint8_t {
 absl::string_view OptimizerKindName(
     OptimizerKind kind);  // "auto", "exact", ...
 absl::StatusOr<OptimizerKind> ParseOptimizerKind(absl::string_view name);
+
+// The state of an SGD/Adam run between two epochs: with it, a run continues
+// exactly as if it had never stopped (training checkpoints).
+struct MiniBatchState {
+  int epoch = 0;  // epochs completed
+  Eigen::VectorXd w;
+  // The update rule's state: SGD {velocity}; Adam {m, v} and scalars
+  // {beta1^t, beta2^t}.
+  std::vector<Eigen::VectorXd> vectors;
+  std::vector<double> scalars;
+  Rng::State rng;              // the shuffling generator
+  std::vector<int64_t> order;  // the example order after the last shuffle
+};
 
 struct OptimizerOptions {
   // Step size for SGD and Adam. Default 0.01 (SGD); use 0.001 for Adam.
@@ -66,9 +81,19 @@ struct OptimizerOptions {
   double tolerance = 1e-6;
   // SGD/Adam: when set, called before every epoch with its number (1-based)
   // for that epoch's learning rate, which must be finite and >= 0 (else the
-  // run stops with ABORTED; 0 leaves the parameters as they are); unset = `learning_rate` in every epoch.
-  // core/train/lr_schedule.h computes the schedules.
+  // run stops with ABORTED; 0 leaves the parameters as they are); unset =
+  // `learning_rate` in every epoch. core/train/lr_schedule.h computes the
+  // schedules.
   std::function<double(int epoch)> epoch_learning_rate;
+  // SGD/Adam: continue a run from this state (not owned; epoch must be in
+  // [0, max_epochs], sizes must match the objective, else INVALID_ARGUMENT)
+  // instead of starting at *w with epoch 1. *w is replaced by state.w.
+  const MiniBatchState* resume = nullptr;
+  // SGD/Adam: after the callback of every epoch that is a multiple of
+  // checkpoint_every (> 0) and before the last epoch, unless the callback
+  // stopped the run, `checkpoint` receives the run's state.
+  int checkpoint_every = 0;
+  std::function<void(const MiniBatchState&)> checkpoint;
 };
 
 // Returns false to stop training.

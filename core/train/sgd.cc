@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "core/util/rng.h"
+#include "core/util/status_macros.h"
 
 namespace modelserver {
 namespace optimizer_internal {
@@ -36,8 +37,36 @@ absl::StatusOr<OptimizeResult> RunMiniBatchEpochs(
   Eigen::VectorXd gradient(w->size());
 
   OptimizeResult result;
+  int first_epoch = 1;
+  if (options.resume != nullptr) {
+    const MiniBatchState& s = *options.resume;
+    if (s.epoch < 0 || s.epoch > options.max_epochs) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": the resumed state is at epoch ", s.epoch,
+                       ", outside [0, ", options.max_epochs, "]"));
+    }
+    if (s.w.size() != w->size() ||
+        s.order.size() != static_cast<size_t>(n)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          name, ": the resumed state has ", s.w.size(), " parameters and ",
+          s.order.size(), " examples, the objective ", w->size(), " and ", n));
+    }
+    for (int64_t i : s.order) {
+      if (i < 0 || i >= n) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            name, ": the resumed example order holds ", i,
+            ", outside [0, ", n, ")"));
+      }
+    }
+    RETURN_IF_ERROR(stepper.RestoreState(s));
+    *w = s.w;
+    order = s.order;
+    rng.Restore(s.rng);
+    first_epoch = s.epoch + 1;
+    result.epochs = s.epoch;
+  }
   double learning_rate = options.learning_rate;
-  for (int epoch = 1; epoch <= options.max_epochs; ++epoch) {
+  for (int epoch = first_epoch; epoch <= options.max_epochs; ++epoch) {
     if (options.epoch_learning_rate) {
       learning_rate = options.epoch_learning_rate(epoch);
       if (!(std::isfinite(learning_rate) && learning_rate >= 0)) {
@@ -80,6 +109,16 @@ absl::StatusOr<OptimizeResult> RunMiniBatchEpochs(
       result.stopped_early = true;
       break;
     }
+    if (options.checkpoint && options.checkpoint_every > 0 &&
+        epoch % options.checkpoint_every == 0 && epoch < options.max_epochs) {
+      MiniBatchState state;
+      state.epoch = epoch;
+      state.w = *w;
+      stepper.SaveState(&state);
+      state.rng = rng.state();
+      state.order = order;
+      options.checkpoint(state);
+    }
   }
   result.final_loss =
       objective.Evaluate(*w, nullptr) + L1Penalty(objective, *w);
@@ -114,6 +153,20 @@ class SgdStepper : public optimizer_internal::BatchStepper {
   }
 
   void SetLearningRate(double rate) override { learning_rate_ = rate; }
+
+  void SaveState(MiniBatchState* state) const override {
+    state->vectors = {velocity_};
+    state->scalars.clear();
+  }
+  absl::Status RestoreState(const MiniBatchState& state) override {
+    if (state.vectors.size() != 1 || !state.scalars.empty() ||
+        state.vectors[0].size() != velocity_.size()) {
+      return absl::InvalidArgumentError(
+          "SGD: the resumed state is not an SGD state of this size");
+    }
+    velocity_ = state.vectors[0];
+    return absl::OkStatus();
+  }
 
   void Step(const Eigen::VectorXd& gradient, Eigen::VectorXd* w) override {
     if (mask_ == nullptr) {

@@ -50,6 +50,10 @@ class BatchStepper {
   virtual void Step(const Eigen::VectorXd& gradient, Eigen::VectorXd* w) = 0;
   // The learning rate of the following steps.
   virtual void SetLearningRate(double rate) = 0;
+  // The rule's state into state->vectors and state->scalars, and back
+  // (INVALID_ARGUMENT when the counts or sizes do not fit).
+  virtual void SaveState(MiniBatchState* state) const = 0;
+  virtual absl::Status RestoreState(const MiniBatchState& state) = 0;
 };
 
 // The epoch loop of SGD and Adam: per epoch, set the stepper's learning rate

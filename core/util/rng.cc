@@ -22,6 +22,20 @@ Rng::Rng(uint64_t seed) {
   for (uint64_t& s : s_) s = SplitMix64(&x);
 }
 
+Rng::State Rng::state() const {
+  State out;
+  for (int i = 0; i < 4; ++i) out.s[i] = s_[i];
+  out.has_spare_normal = has_spare_normal_;
+  out.spare_normal = spare_normal_;
+  return out;
+}
+
+void Rng::Restore(const State& state) {
+  for (int i = 0; i < 4; ++i) s_[i] = state.s[i];
+  has_spare_normal_ = state.has_spare_normal;
+  spare_normal_ = state.spare_normal;
+}
+
 uint64_t Rng::Next() {
   const uint64_t result = Rotl(s_[1] * 5, 7) * 9;
   const uint64_t t = s_[1] << 17;

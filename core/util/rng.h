@@ -27,6 +27,16 @@ class Rng {
   // Standard normal (Box-Muller).
   double Normal();
 
+  // The complete generator state (for training checkpoints): a generator
+  // restored from state() continues with exactly the same outputs.
+  struct State {
+    uint64_t s[4] = {0, 0, 0, 0};
+    bool has_spare_normal = false;
+    double spare_normal = 0.0;
+  };
+  State state() const;
+  void Restore(const State& state);
+
   // Fisher-Yates shuffle.
   template <typename T>
   void Shuffle(std::vector<T>* v) {
