@@ -18,7 +18,6 @@
 #include "core/model/linear_model.h"
 #include "core/model/mlp.h"
 #include "core/train/checkpoint.h"
-#include "core/train/checkpoint.h"
 #include "core/train/exact_solver.h"
 #include "core/train/model_objective.h"
 #include "core/util/crc32c.h"
@@ -125,28 +124,6 @@ uint32_t ChecksumColumns(const Table& table,
     }
   }
   return crc;
-}
-
-// What a checkpoint must have been taken with: the resolved settings that
-// shape the optimisation (the data is checked by its checksum).
-std::string SpecKey(const TrainSpec& s) {
-  std::string layers;
-  for (int h : s.hidden_layers) absl::StrAppend(&layers, h, ",");
-  const LrScheduleSpec& lr = s.lr_schedule;
-  return absl::StrCat(
-      "kind=", ModelKindName(s.kind), " optimizer=",
-      OptimizerKindName(s.optimizer), " lr=", NumberLabel(s.learning_rate),
-      " epochs=", s.epochs, " batch=", s.batch_size,
-      " momentum=", NumberLabel(s.momentum), " nesterov=", s.nesterov,
-      " l1=", NumberLabel(s.l1), " l2=", NumberLabel(s.l2), " hidden=", layers,
-      " activation=", static_cast<int>(s.activation),
-      " validation=", NumberLabel(s.validation_fraction),
-      " patience=", s.early_stopping_patience,
-      " min_delta=", NumberLabel(s.early_stopping_min_delta),
-      " seed=", s.seed, " schedule=", LrScheduleKindName(lr.kind), ",",
-      lr.step_size, ",", NumberLabel(lr.gamma), ",",
-      NumberLabel(lr.min_learning_rate), ",", lr.warmup_epochs, ",",
-      lr.patience, ",", NumberLabel(lr.factor));
 }
 
 // What a checkpoint must have been taken with: the resolved settings that
@@ -422,8 +399,6 @@ absl::StatusOr<TrainResult> TrainImpl(
   double epoch_rate = 0.0;
   // Training time before the checkpoint this run resumed from.
   double elapsed_offset = 0.0;
-  // Training time before the checkpoint this run resumed from.
-  double elapsed_offset = 0.0;
   if (epoch_based) {
     schedule.emplace(spec.lr_schedule, spec.learning_rate, spec.epochs);
   }
@@ -502,64 +477,6 @@ absl::StatusOr<TrainResult> TrainImpl(
       }
       return true;
     };
-    // Checkpoints: what identifies this training, and the state to resume.
-    const std::string spec_key = SpecKey(spec);
-    std::optional<TrainingCheckpoint> resumed;
-    if (checkpoints != nullptr && epoch_based &&
-        !checkpoints->resume.empty()) {
-      ASSIGN_OR_RETURN(resumed,
-                       DecodeTrainingCheckpoint(checkpoints->resume));
-      if (resumed->data_checksum != result.data_checksum) {
-        return absl::FailedPreconditionError(absl::StrFormat(
-            "checkpoint: taken on other data (data checksum crc32c:%08x, "
-            "the data now crc32c:%08x): the data changed since the job "
-            "started",
-            resumed->data_checksum, result.data_checksum));
-      }
-      if (resumed->spec_key != spec_key) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("checkpoint: taken with other training settings (",
-                         resumed->spec_key, " instead of ", spec_key, ")"));
-      }
-      if (resumed->optimizer.w.size() != w.size() ||
-          (resumed->best_w.size() != 0 &&
-           resumed->best_w.size() != w.size())) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "checkpoint: holds ", resumed->optimizer.w.size(),
-            " parameters, the model has ", w.size()));
-      }
-      best_loss = resumed->best_loss;
-      best_w = resumed->best_w;
-      since_best = resumed->since_best;
-      if (schedule) schedule->Restore(resumed->schedule);
-      elapsed_offset = resumed->elapsed_seconds;
-      result.resumed_from_epoch = resumed->optimizer.epoch;
-      opts.resume = &resumed->optimizer;
-    }
-    auto last_checkpoint = std::chrono::steady_clock::now();
-    if (checkpoints != nullptr && epoch_based && checkpoints->save &&
-        checkpoints->every_epochs > 0) {
-      opts.checkpoint_every = checkpoints->every_epochs;
-      opts.checkpoint = [&](const MiniBatchState& state) {
-        const auto now = std::chrono::steady_clock::now();
-        if (std::chrono::duration<double>(now - last_checkpoint).count() <
-            checkpoints->min_seconds) {
-          return;
-        }
-        last_checkpoint = now;
-        TrainingCheckpoint c;
-        c.data_checksum = result.data_checksum;
-        c.spec_key = spec_key;
-        c.elapsed_seconds =
-            elapsed_offset + std::chrono::duration<double>(now - start).count();
-        c.optimizer = state;
-        c.best_loss = best_loss;
-        c.best_w = best_w;
-        c.since_best = since_best;
-        if (schedule) c.schedule = schedule->state();
-        checkpoints->save(EncodeTrainingCheckpoint(c), state.epoch);
-      };
-    }
     // Checkpoints: what identifies this training, and the state to resume.
     const std::string spec_key = SpecKey(spec);
     std::optional<TrainingCheckpoint> resumed;
@@ -958,13 +875,6 @@ absl::StatusOr<TrainResult> Train(Table&& table, const TrainSpec& spec,
                                   const ProgressCallback& progress) {
   Table owned = std::move(table);
   return TrainImpl(owned, spec, progress, nullptr, &owned);
-}
-
-absl::StatusOr<TrainResult> Train(Table&& table, const TrainSpec& spec,
-                                  const ProgressCallback& progress,
-                                  const CheckpointOptions& checkpoints) {
-  Table owned = std::move(table);
-  return TrainImpl(owned, spec, progress, nullptr, &owned, &checkpoints);
 }
 
 absl::StatusOr<TrainResult> Train(Table&& table, const TrainSpec& spec,

@@ -172,26 +172,6 @@ struct CheckpointOptions {
   std::string resume;
 };
 
-// Checkpoints of SGD/Adam training (core/train/checkpoint.h); the exact
-// solver and L-BFGS ignore them.
-struct CheckpointOptions {
-  // After every this many epochs (and never after the last one), unless
-  // training stops there; 0 = never.
-  int every_epochs = 0;
-  // A due checkpoint is skipped until this many seconds have passed since
-  // training (or the previous checkpoint) started: bounds the cost of
-  // checkpoints when epochs are short. 0 = none skipped.
-  double min_seconds = 0;
-  // Receives each encoded checkpoint (EncodeTrainingCheckpoint) and its
-  // epoch, on the training thread.
-  std::function<void(std::string bytes, int epoch)> save;
-  // An encoded checkpoint to continue from (empty = start at epoch 1).
-  // Train then reports epochs from the checkpoint's epoch + 1 on, and
-  // fails with DATA_LOSS when it cannot be decoded, FAILED_PRECONDITION
-  // when it was taken on other data (data checksum) or another spec.
-  std::string resume;
-};
-
 using MetricList = std::vector<std::pair<std::string, double>>;
 
 struct TrainResult {
@@ -225,8 +205,6 @@ struct TrainResult {
   TrainSpec spec;
   // Training continued from a checkpoint of this epoch (0 = from scratch).
   int resumed_from_epoch = 0;
-  // Training continued from a checkpoint of this epoch (0 = from scratch).
-  int resumed_from_epoch = 0;
 };
 
 absl::StatusOr<TrainResult> Train(const Table& table, const TrainSpec& spec,
@@ -236,10 +214,6 @@ absl::StatusOr<TrainResult> Train(const Table& table, const TrainSpec& spec,
 // matrices plus the raw columns (the server trains this way).
 absl::StatusOr<TrainResult> Train(Table&& table, const TrainSpec& spec,
                                   const ProgressCallback& progress = {});
-// Same, with checkpoints (see CheckpointOptions).
-absl::StatusOr<TrainResult> Train(Table&& table, const TrainSpec& spec,
-                                  const ProgressCallback& progress,
-                                  const CheckpointOptions& checkpoints);
 // Same, with checkpoints (see CheckpointOptions).
 absl::StatusOr<TrainResult> Train(Table&& table, const TrainSpec& spec,
                                   const ProgressCallback& progress,
