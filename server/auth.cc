@@ -71,6 +71,7 @@ Access AccessOf(Rpc rpc) {
     case Rpc::kDeleteModel:
     case Rpc::kSetLabel:
     case Rpc::kRemoveLabel:
+    case Rpc::kTune:
       return Access::kWrite;
   }
   return Access::kWrite;

@@ -37,12 +37,23 @@ struct Limits {
   // Rows of one Predict, ModelInfer or REST infer request
   // (--max-predict-rows).
   int64_t max_predict_rows = 1'000'000;
+  // Trials of one Tune (--max-tune-trials): its max_trials, or its grid's
+  // size when max_trials is 0. Each trial is also held to the limits above.
+  int64_t max_tune_trials = 1'000;
 };
 
 // OK, or INVALID_ARGUMENT naming the first limit that a field of `options`
 // (epochs, hidden_layers) exceeds.
 absl::Status CheckTrainLimits(const v1::TrainOptions& options,
                               const Limits& limits);
+
+// OK, or INVALID_ARGUMENT naming --max-tune-trials when the trials a Tune
+// plans (max_trials; else the grid's size, the product of its list sizes,
+// (saturating), or 20 for random) exceed it, or the first of CheckTrainLimits' limits that
+// the base options or a searched value (space.epochs, space.hidden_layers)
+// exceeds.
+absl::Status CheckTuneLimits(const v1::TuneRequest& request,
+                             const Limits& limits);
 
 // OK, or RESOURCE_EXHAUSTED when `table` (a training or evaluation
 // dataset) has more rows, columns, or levels in one categorical column than

@@ -166,6 +166,11 @@ int Main(int argc, char** argv) {
                  "are RESOURCE_EXHAUSTED")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--max-tune-trials", limits.max_tune_trials,
+                 "trials one Tune may run (its max_trials, or its grid's "
+                 "size); more are INVALID_ARGUMENT")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   // Every flag can also come from the environment: --foo-bar from
   // MODELSERVER_FOO_BAR (the command line wins).
   for (CLI::Option* option : app.get_options()) {

@@ -37,7 +37,7 @@ constexpr std::array<const char*, kNumRpcs> kRpcNames = {
     "ListJobs",   "CancelJob",     "Evaluate",   "Predict",
     "ListModels", "GetModel",      "DeleteModel", "ServerLive",
     "ServerReady", "ModelReady",   "ServerMetadata", "ModelMetadata",
-    "ModelInfer",  "SetLabel",     "RemoveLabel"};
+    "ModelInfer",  "SetLabel",     "RemoveLabel", "Tune"};
 
 constexpr std::array<const char*, kNumHttpHandlers> kHttpHandlerNames = {
     "ServerLive",    "ServerReady", "ModelReady", "ServerMetadata",

@@ -94,8 +94,9 @@ enum class Rpc : int {
   // ModelService, added later (the order above is the label order).
   kSetLabel,
   kRemoveLabel,
+  kTune,
 };
-inline constexpr int kNumRpcs = 19;
+inline constexpr int kNumRpcs = 20;
 const char* RpcName(Rpc rpc);
 
 // The REST (HTTP/JSON) handlers that are counted; HttpHandlerName() gives

@@ -17,6 +17,7 @@
 #include "server/explain_convert.h"
 #include "server/proto_convert.h"
 #include "server/status_util.h"
+#include "server/tune_convert.h"
 
 namespace modelserver::server {
 namespace {
@@ -79,6 +80,52 @@ absl::StatusOr<JobOutcome> RunTrainJob(
   // a cancelled job leaves no version, even if training had just finished.
   auto artifact = std::make_shared<Artifact>(
       Artifact::FromTrainResult(std::move(result), request->name(), 0));
+  outcome.commit = [registry, artifact, name = request->name()] {
+    return registry->Publish(name, std::move(*artifact));
+  };
+  return outcome;
+}
+
+// The body of a tune job: read the data, search, train the best on every
+// row, publish it with the search's results in its metadata.
+absl::StatusOr<JobOutcome> RunTuneJob(
+    const std::shared_ptr<const v1::TuneRequest>& request,
+    ModelRegistry* registry, const DataSource* data, int threads,
+    Metrics* metrics, const JobReporter& reporter) {
+  ASSIGN_OR_RETURN(Table table, data->Load(request->data()));
+  if (metrics != nullptr) metrics->AddRowsIngested(table.num_rows());
+  const std::string& target_name = request->options().target();
+  const Column* target = table.Find(target_name);
+  if (target == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.target: column '", target_name,
+                     "' is not in the data; the columns are: ",
+                     absl::StrJoin(table.column_names(), ", ")));
+  }
+  ASSIGN_OR_RETURN(TuneOptions options,
+                   TuneOptionsFromProto(*request, target->type()));
+  options.base.threads = threads;
+  TuneCallbacks callbacks;
+  callbacks.trial = reporter.trial;
+  callbacks.search_done = reporter.search_done;
+  callbacks.epoch = reporter.epoch;
+  callbacks.should_stop = reporter.cancelled;
+  ASSIGN_OR_RETURN(TuneResult result, modelserver::Tune(table, options,
+                                                        callbacks));
+  const TrainResult& trained = result.model;
+  JobOutcome outcome;
+  outcome.name = request->name();
+  outcome.train_metrics = trained.train_metrics;
+  outcome.validation_metrics = trained.validation_metrics;
+  outcome.epochs = trained.epochs_run;
+  outcome.early_stopped = trained.early_stopped;
+  outcome.training_seconds = trained.training_seconds;
+  outcome.rows_train = trained.rows_train;
+  outcome.rows_validation = trained.rows_validation;
+  outcome.rows_dropped = trained.rows_dropped;
+  auto artifact = std::make_shared<Artifact>(
+      Artifact::FromTrainResult(std::move(result.model), request->name(), 0));
+  artifact->mutable_metadata().tuning = std::move(result.summary);
   outcome.commit = [registry, artifact, name = request->name()] {
     return registry->Publish(name, std::move(*artifact));
   };
@@ -173,6 +220,37 @@ grpc::Status ModelServiceImpl::Train(
         request->name(),
         [shared, registry, data, threads, metrics](const ProgressCallback& p) {
           return RunTrainJob(shared, registry, data, threads, metrics, p);
+        });
+    if (!job_id.ok()) return ToGrpcStatus(job_id.status());
+    return StreamJob(context, *job_id, writer);
+  });
+}
+
+grpc::Status ModelServiceImpl::Tune(
+    grpc::ServerContext* context, const v1::TuneRequest* request,
+    grpc::ServerWriter<v1::TrainEvent>* writer) {
+  return Counted(metrics_, auth_, *context, Rpc::kTune, request->name(),
+                 [&]() -> grpc::Status {
+    absl::Status valid = CheckName(request->name());
+    // The server's limits first: their message names the flag.
+    if (valid.ok()) valid = CheckTuneLimits(*request, limits_);
+    if (valid.ok()) valid = ValidateTuneRequest(*request);
+    if (valid.ok() && !request->has_data()) {
+      valid = absl::InvalidArgumentError(
+          "data: no source set (one of rows, csv, upload_id, path)");
+    }
+    if (valid.ok()) valid = data_->Check(request->data());
+    if (!valid.ok()) return ToGrpcStatus(valid);
+
+    auto shared = std::make_shared<const v1::TuneRequest>(*request);
+    ModelRegistry* registry = registry_;
+    const DataSource* data = data_;
+    const int threads = training_threads_;
+    Metrics* metrics = metrics_;
+    absl::StatusOr<std::string> job_id = jobs_->SubmitTune(
+        request->name(),
+        [shared, registry, data, threads, metrics](const JobReporter& r) {
+          return RunTuneJob(shared, registry, data, threads, metrics, r);
         });
     if (!job_id.ok()) return ToGrpcStatus(job_id.status());
     return StreamJob(context, *job_id, writer);

@@ -73,6 +73,15 @@ class ModelServiceImpl final
   grpc::Status CancelJob(grpc::ServerContext* context,
                          const v1::CancelJobRequest* request,
                          v1::Job* response) override;
+  // Validates the request (name, the server's limits: --max-tune-trials and
+  // the --max-* of each candidate, the search space, the data source) before
+  // any job is created (INVALID_ARGUMENT), then queues a tune job
+  // (JobManager::SubmitTune) that reads the data, runs the search
+  // (core/tune), trains the best configuration on every row and publishes it
+  // with the search in its metadata unless cancelled. Streams like Train.
+  grpc::Status Tune(grpc::ServerContext* context,
+                    const v1::TuneRequest* request,
+                    grpc::ServerWriter<v1::TrainEvent>* writer) override;
   grpc::Status Evaluate(grpc::ServerContext* context,
                         const v1::EvaluateRequest* request,
                         v1::EvaluateResponse* response) override;

@@ -17,6 +17,7 @@
 #include "core/util/status_macros.h"
 #include "server/explain_convert.h"
 #include "server/status_util.h"
+#include "server/tune_convert.h"
 
 namespace modelserver::server {
 namespace {
@@ -801,6 +802,9 @@ v1::VersionInfo VersionInfoToProto(const Artifact& artifact) {
   out.set_early_stopped(m.early_stopped);
   out.set_training_seconds(m.training_seconds);
   out.set_optimizer(m.optimizer);
+  if (m.tuning.has_value()) {
+    *out.mutable_tuning() = TuneSummaryToProto(*m.tuning);
+  }
   if (m.importance.has_value()) {
     ImportanceToProto(*m.importance, out.mutable_importance());
   }
@@ -829,6 +833,8 @@ v1::Job JobToProto(const JobSnapshot& job) {
   out.set_created_unix_micros(job.created_unix_micros);
   out.set_started_unix_micros(job.started_unix_micros);
   out.set_finished_unix_micros(job.finished_unix_micros);
+  out.set_kind(job.tune ? "tune" : "train");
+  if (job.tune) *out.mutable_tune() = TuneProgressToProto(job.tune_progress);
   return out;
 }
 
@@ -874,6 +880,14 @@ v1::TrainEvent TrainEventToProto(const std::string& job_id,
     }
     case JobEvent::Type::kFailed:
       *out.mutable_failed() = JobFailedToProto(event.error);
+      break;
+    case JobEvent::Type::kTrial:
+      *out.mutable_tune_progress() = TuneProgressToProto(event.trial);
+      break;
+    case JobEvent::Type::kSearchDone:
+      if (event.search != nullptr) {
+        *out.mutable_tune_summary() = TuneSummaryToProto(*event.search);
+      }
       break;
   }
   return out;

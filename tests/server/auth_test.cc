@@ -109,7 +109,8 @@ TEST(AuthenticatorTest, EveryRpcHasItsAccess) {
   EXPECT_EQ(AccessOf(Rpc::kServerLive), Access::kOpen);
   EXPECT_EQ(AccessOf(Rpc::kServerReady), Access::kOpen);
   for (Rpc rpc : {Rpc::kTrain, Rpc::kUploadDataset, Rpc::kCancelJob,
-                  Rpc::kDeleteModel, Rpc::kSetLabel, Rpc::kRemoveLabel}) {
+                  Rpc::kDeleteModel, Rpc::kSetLabel, Rpc::kRemoveLabel,
+                  Rpc::kTune}) {
     EXPECT_EQ(AccessOf(rpc), Access::kWrite) << RpcName(rpc);
   }
   for (Rpc rpc : {Rpc::kPredict, Rpc::kEvaluate, Rpc::kListModels,

@@ -1082,5 +1082,149 @@ TEST_F(ServiceTest, ShutdownCancelsRunningTraining) {
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/models/slow/1/model.msm"));
 }
 
+// Tune: a grid over l2 {10, 0} of linear regression on y = 2x + 1 (+3
+// for blue) + 0.01 sin(i): l2 = 0 (trial 2) fits the held-out folds best.
+// The stream is accepted, 2 trials, the search's end, the final training,
+// the result; the published version carries the search.
+TEST_F(ServiceTest, TuneSearchesTrainsTheBestAndPublishesTheSearch) {
+  v1::TuneRequest req;
+  req.set_name("tuned");
+  *req.mutable_data()->mutable_rows() = LinearRows(60);
+  req.mutable_options()->set_target("y");
+  req.mutable_options()->set_model(v1::MODEL_TYPE_LINEAR);
+  req.mutable_space()->add_l2(10);
+  req.mutable_space()->add_l2(0);
+  req.set_folds(3);
+  grpc::ClientContext ctx;
+  auto reader = stub_->Tune(&ctx, req);
+  std::vector<v1::TrainEvent> events;
+  v1::TrainEvent e;
+  while (reader->Read(&e)) events.push_back(e);
+  ASSERT_TRUE(reader->Finish().ok());
+  ASSERT_EQ(events.size(), 6u);
+  EXPECT_TRUE(events[0].has_accepted());
+  ASSERT_TRUE(events[1].has_tune_progress());
+  EXPECT_EQ(events[1].tune_progress().trials_done(), 1);
+  EXPECT_EQ(events[1].tune_progress().max_trials(), 2);
+  EXPECT_EQ(events[1].tune_progress().trial().params(0).key(), "l2");
+  EXPECT_EQ(events[1].tune_progress().trial().params(0).value(), "10");
+  ASSERT_TRUE(events[2].has_tune_progress());
+  EXPECT_EQ(events[2].tune_progress().best_trial(), 2);
+  EXPECT_EQ(events[2].tune_progress().metric(), "r2");
+  ASSERT_TRUE(events[3].has_tune_summary());
+  EXPECT_EQ(events[3].tune_summary().best_trial(), 2);
+  EXPECT_TRUE(events[4].has_epoch());  // the exact solver's one step
+  ASSERT_TRUE(events[5].has_result());
+  EXPECT_EQ(events[5].result().version(), 1);
+  EXPECT_EQ(events[5].result().rows_train(), 60);
+
+  grpc::ClientContext model_ctx;
+  v1::GetModelRequest gm;
+  gm.set_name("tuned");
+  v1::ModelInfo info;
+  ASSERT_TRUE(stub_->GetModel(&model_ctx, gm, &info).ok());
+  ASSERT_EQ(info.versions_size(), 1);
+  const v1::TuneSummary& t = info.versions(0).tuning();
+  EXPECT_EQ(t.metric(), "r2");
+  EXPECT_TRUE(t.higher_is_better());
+  EXPECT_EQ(t.folds(), 3);
+  EXPECT_EQ(t.mode(), "grid");
+  EXPECT_EQ(t.stop_reason(), "max_trials");
+  EXPECT_EQ(t.best_trial(), 2);
+  ASSERT_EQ(t.trials_size(), 2);
+  EXPECT_EQ(t.trials(1).params(0).value(), "0");
+  EXPECT_GT(t.trials(1).mean(), 0.99);
+  EXPECT_LT(t.trials(0).mean(), t.trials(1).mean());
+  bool l2_zero = false;
+  for (const v1::Hyperparameter& h : info.versions(0).hyperparameters()) {
+    if (h.key() == "l2") l2_zero = h.value() == "0";
+  }
+  EXPECT_TRUE(l2_zero);
+
+  grpc::ClientContext job_ctx;
+  v1::GetJobRequest get;
+  get.set_job_id(events[0].job_id());
+  v1::Job job;
+  ASSERT_TRUE(stub_->GetJob(&job_ctx, get, &job).ok());
+  EXPECT_EQ(job.kind(), "tune");
+  EXPECT_EQ(job.tune().trials_done(), 2);
+  EXPECT_EQ(job.tune().best_trial(), 2);
+  EXPECT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED);
+}
+
+TEST_F(ServiceTest, InvalidTuneRequestsAreRejectedBeforeAnyJob) {
+  auto base = [] {
+    v1::TuneRequest req;
+    req.set_name("t");
+    *req.mutable_data()->mutable_rows() = LinearRows(20);
+    req.mutable_options()->set_target("y");
+    req.mutable_space()->add_l2(0.1);
+    return req;
+  };
+  auto tune = [&](const v1::TuneRequest& req) {
+    grpc::ClientContext ctx;
+    auto reader = stub_->Tune(&ctx, req);
+    v1::TrainEvent e;
+    while (reader->Read(&e)) {
+    }
+    return reader->Finish();
+  };
+  const struct {
+    std::function<void(v1::TuneRequest*)> edit;
+    std::string message;
+  } cases[] = {
+      {[](v1::TuneRequest* r) { r->clear_space(); },
+       "space: no parameter to search"},
+      {[](v1::TuneRequest* r) {
+         for (int i = 0; i < 10; ++i) r->mutable_space()->add_l1(i);
+         for (int i = 1; i <= 11; ++i) r->mutable_space()->add_epochs(i);
+         for (int i = 1; i <= 10; ++i) r->mutable_space()->add_learning_rates(i);
+       },
+       "space: the grid's size 1100 trials are more than the server's "
+       "--max-tune-trials=1000"},
+      {[](v1::TuneRequest* r) { r->set_max_trials(1001); },
+       "max_trials: 1001 trials are more than the server's "
+       "--max-tune-trials=1000"},
+      {[](v1::TuneRequest* r) { r->mutable_space()->add_epochs(200000); },
+       "space.epochs[0]: 200000 is more than the server's --max-epochs="},
+      {[](v1::TuneRequest* r) {
+         r->set_mode(v1::TUNE_MODE_RANDOM);
+         r->mutable_space()->clear_l2();
+         r->mutable_space()->mutable_l2_range()->set_low(0);
+         r->mutable_space()->mutable_l2_range()->set_high(1);
+         r->mutable_space()->mutable_l2_range()->set_log(true);
+       },
+       "space.l2_range: a log range needs low > 0"},
+      {[](v1::TuneRequest* r) {
+         r->mutable_space()->clear_l2();
+         r->mutable_space()->mutable_l2_range()->set_high(1);
+       },
+       "space.l2_range: ranges need mode random"},
+      {[](v1::TuneRequest* r) { r->set_metric("bogus"); },
+       "metric: unknown metric 'bogus'"},
+      {[](v1::TuneRequest* r) { r->set_folds(1); }, "folds: must be >= 2"},
+      {[](v1::TuneRequest* r) { r->mutable_space()->add_scalings("log"); },
+       "space.scalings[0]: unknown scaling 'log'"},
+      {[](v1::TuneRequest* r) {
+         r->mutable_space()->add_models(v1::MODEL_TYPE_UNSPECIFIED);
+       },
+       "space.models[0]: unspecified"},
+      {[](v1::TuneRequest* r) { r->set_name(".hidden"); }, "name: "},
+      {[](v1::TuneRequest* r) { r->clear_data(); }, "data: no source set"},
+  };
+  for (const auto& c : cases) {
+    v1::TuneRequest req = base();
+    c.edit(&req);
+    grpc::Status s = tune(req);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << c.message << " | " << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr(c.message));
+  }
+  grpc::ClientContext list_ctx;
+  v1::ListJobsResponse jobs;
+  ASSERT_TRUE(stub_->ListJobs(&list_ctx, {}, &jobs).ok());
+  EXPECT_EQ(jobs.jobs_size(), 0);
+}
+
 }  // namespace
 }  // namespace modelserver::server
