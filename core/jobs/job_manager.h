@@ -13,7 +13,7 @@
 // the order Tune reports them in. The log of a finished job is kept until it is evicted: the
 // oldest finished jobs beyond Options::max_finished_jobs, or beyond
 // Options::max_finished_epoch_events epoch events in all, are forgotten
-// (a trial or search-done event counts as its size in 56-byte epoch
+// (a trial or search-done event counts as its size in 64-byte epoch
 // events, rounded up).
 //
 // Thread-safety: every method may be called concurrently.
@@ -59,13 +59,36 @@ struct JobOutcome {
 };
 
 struct JobEvent {
-  enum class Type { kAccepted, kEpoch, kSucceeded, kFailed, kTrial, kSearchDone };
+  enum class Type {
+    kAccepted,
+    kEpoch,
+    kSucceeded,
+    kFailed,
+    kTrial,
+    kSearchDone,
+    kResumed,
+  };
   Type type = Type::kAccepted;
   EpochEvent epoch;    // kEpoch
   TuneProgress trial;  // kTrial
   std::shared_ptr<const TuneSummary> search;  // kSearchDone
   JobOutcome outcome;  // kSucceeded
   absl::Status error;  // kFailed (CANCELLED for a cancelled job)
+  // kResumed: the checkpoint epoch the job continues from (0 = from
+  // scratch) and, when from scratch, why.
+  int resumed_from_epoch = 0;
+  std::string resume_note;
+};
+
+// Submit's optional settings.
+struct SubmitOptions {
+  // A job resumed after a server restart: a kResumed event follows
+  // kAccepted, and the snapshot's resumed_from_epoch and epoch start at
+  // `resumed_from_epoch` (0 = started again from scratch; `resume_note`
+  // says why).
+  bool resumed = false;
+  int resumed_from_epoch = 0;
+  std::string resume_note;
 };
 
 struct JobSnapshot {
@@ -81,6 +104,11 @@ struct JobSnapshot {
   int64_t created_unix_micros = 0;
   int64_t started_unix_micros = 0;   // 0 while queued
   int64_t finished_unix_micros = 0;  // 0 until finished
+  // Checkpoints (core/train/checkpoint.h): the epoch a resumed job
+  // continued from (SubmitOptions), and the epoch of its latest checkpoint
+  // (RecordCheckpoint); 0 = none.
+  int resumed_from_epoch = 0;
+  int checkpoint_epoch = 0;
   // Tune jobs: their latest trial report (trials done, best so far).
   bool tune = false;
   TuneProgress tune_progress;
@@ -110,10 +138,10 @@ class JobManager {
     int max_queued = 64;
     // Finished jobs kept for Get/List/Watch. Default 256.
     int max_finished_jobs = 256;
-    // Epoch events kept in the logs of finished jobs, in all (56 bytes
+    // Epoch events kept in the logs of finished jobs, in all (64 bytes
     // each): beyond it the oldest finished jobs are forgotten too, but never
-    // the most recent one. Default 1,000,000 (56 MB; 256 jobs of 100,000
-    // epochs would otherwise keep 1.4 GB).
+    // the most recent one. Default 1,000,000 (64 MB; 256 jobs of 100,000
+    // epochs would otherwise keep 1.6 GB).
     int64_t max_finished_epoch_events = 1'000'000;
     // Nice value (0 = unchanged, up to 19) that each pool thread gives
     // itself on Linux before running jobs; the threads a job starts inherit
@@ -137,6 +165,11 @@ class JobManager {
   // INVALID_ARGUMENT for an empty `fn`. An exception escaping `fn` fails the
   // job with INTERNAL.
   absl::StatusOr<std::string> Submit(std::string name, JobFn fn);
+  absl::StatusOr<std::string> Submit(std::string name, JobFn fn,
+                                     SubmitOptions options);
+  // Notes that job `id` saved a checkpoint of epoch `epoch` (shown in its
+  // snapshot); unknown ids are ignored.
+  void RecordCheckpoint(absl::string_view id, int epoch);
   // The same for a tune job (JobSnapshot::tune set): `fn` reports trials,
   // the search's end and the final training's epochs through its reporter.
   absl::StatusOr<std::string> SubmitTune(std::string name, TuneJobFn fn);
