@@ -333,11 +333,21 @@ int Watch(Context& c, const std::string& job_id) {
 }
 
 int Evaluate(Context& c, const std::string& name, const VersionRef& version,
-             const DataFlags& data) {
+             const DataFlags& data, const EvaluateOptions& options) {
   v1::EvaluateRequest request;
   request.set_name(name);
   request.set_version(version.version);
   request.set_version_label(version.label);
+  if (options.importance) {
+    request.set_importance(true);
+    if (options.importance_repeats != 0) {
+      request.mutable_importance_options()->set_repeats(
+          options.importance_repeats);
+    }
+  } else if (options.importance_repeats != 0) {
+    return Usage(c, absl::InvalidArgumentError(
+                        "--importance-repeats needs --importance"));
+  }
   bool usage = false;
   absl::StatusOr<v1::Dataset> dataset = DatasetFromFile(c, data, &usage);
   if (!dataset.ok()) {
@@ -353,7 +363,13 @@ int Evaluate(Context& c, const std::string& name, const VersionRef& version,
 }
 
 int Predict(Context& c, const std::string& name, const VersionRef& version,
-            const std::string& path, const std::string& output) {
+            const std::string& path, const std::string& output,
+            bool explain) {
+  if (explain && !output.empty()) {
+    return Usage(c, absl::InvalidArgumentError(
+                        "--explain prints the contributions: use it without "
+                        "--output"));
+  }
   absl::StatusOr<std::string> text = ReadFile(path);
   if (!text.ok()) return Fail(c, text.status());
   absl::StatusOr<CsvRecords> records = SplitCsvRecords(*text);
@@ -381,6 +397,7 @@ int Predict(Context& c, const std::string& name, const VersionRef& version,
       request.set_version_label(version.label);
     }
     request.set_csv(BatchText(*records, begin, end));
+    request.set_explain(explain);
     grpc::ClientContext ctx;
     v1::PredictResponse response;
     const grpc::Status status = c.stub->Predict(&ctx, request, &response);
@@ -404,6 +421,9 @@ int Predict(Context& c, const std::string& name, const VersionRef& version,
       all.set_name(response.name());
       all.set_version(response.version());
       *all.mutable_class_labels() = response.class_labels();
+      if (response.has_explanation()) {
+        *all.mutable_explanation() = response.explanation();
+      }
     }
     for (v1::Prediction& p : *response.mutable_predictions()) {
       *all.add_predictions() = std::move(p);

@@ -72,10 +72,19 @@ struct VersionRef {
   std::string label;
 };
 
+// `importance`: also permutation feature importance on the data, with
+// `importance_repeats` shuffles per column (0 = the server's default).
+struct EvaluateOptions {
+  bool importance = false;
+  int importance_repeats = 0;
+};
 int Evaluate(Context& c, const std::string& name, const VersionRef& version,
-             const DataFlags& data);
+             const DataFlags& data, const EvaluateOptions& options = {});
+// `explain`: per-column contributions of each prediction (linear and
+// logistic models); printed, not written to `output` (both: usage error).
 int Predict(Context& c, const std::string& name, const VersionRef& version,
-            const std::string& path, const std::string& output);
+            const std::string& path, const std::string& output,
+            bool explain = false);
 int SetLabel(Context& c, const std::string& name, const std::string& label,
              int64_t version);
 int RemoveLabel(Context& c, const std::string& name, const std::string& label);

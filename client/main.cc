@@ -136,6 +136,14 @@ int Main(int argc, char** argv) {
                     "(repeatable)");
   train->add_flag("--detach", detach,
                   "print the job id and return; the job keeps running");
+  Optional<int> importance_repeats;
+  Optional<int64_t> importance_max_rows;
+  AddOptional(train, "--importance-repeats", &importance_repeats,
+              "permutation importance after training: shuffles per column "
+              "(default 5, 0 = off)");
+  AddOptional(train, "--importance-max-rows", &importance_max_rows,
+              "permutation importance uses at most this many rows (default "
+              "10000)");
 
   CLI::App* evaluate =
       app.add_subcommand("evaluate", "score a model on labelled data");
@@ -146,6 +154,11 @@ int Main(int argc, char** argv) {
                        "the version with this label (instead of --version)");
   evaluate->add_option("--data", data, "labelled CSV file")->required();
   evaluate->add_option("--type", types, "column type override (repeatable)");
+  EvaluateOptions eval_options;
+  evaluate->add_flag("--importance", eval_options.importance,
+                     "also permutation feature importance on the data");
+  evaluate->add_option("--importance-repeats", eval_options.importance_repeats,
+                       "with --importance: shuffles per column (default 5)");
 
   CLI::App* predict = app.add_subcommand("predict", "predict rows of a CSV");
   predict->add_option("--name", name, "model name")->required();
@@ -155,6 +168,10 @@ int Main(int argc, char** argv) {
   predict->add_option("--data", data, "CSV file of raw rows")->required();
   predict->add_option("--output", output,
                       "write the input CSV with prediction columns appended");
+  bool explain = false;
+  predict->add_flag("--explain", explain,
+                    "print each prediction's contribution per input column "
+                    "(linear and logistic models)");
 
   CLI::App* list = app.add_subcommand("list", "list models");
   CLI::App* get = app.add_subcommand("get", "show a model's versions");
@@ -199,6 +216,8 @@ int Main(int argc, char** argv) {
   tf.validation_split = validation_split.get();
   tf.momentum = momentum.get();
   tf.seed = seed.get();
+  tf.importance_repeats = importance_repeats.get();
+  tf.importance_max_rows = importance_max_rows.get();
 
   Context c;
   connect.address = server;
@@ -226,8 +245,8 @@ int Main(int argc, char** argv) {
   const DataFlags data_flags{data, types};
   if (*train) return Train(c, name, data_flags, tf, detach);
   const VersionRef ref{version, label};
-  if (*evaluate) return Evaluate(c, name, ref, data_flags);
-  if (*predict) return Predict(c, name, ref, data, output);
+  if (*evaluate) return Evaluate(c, name, ref, data_flags, eval_options);
+  if (*predict) return Predict(c, name, ref, data, output, explain);
   if (*set_label) return SetLabel(c, name, label, version);
   if (*unlabel) return RemoveLabel(c, name, label);
   if (*health) return Health(c, service);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "client/explain_output.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -278,6 +279,7 @@ std::string EvaluateJson(const v1::EvaluateResponse& r) {
     *(*c.mutable_fields())["counts"].mutable_list_value() = std::move(counts);
     f["confusion_matrix"] = Object(std::move(c));
   }
+  if (r.has_importance()) f["importance"] = ImportanceJson(r.importance());
   return StructJson(s);
 }
 
@@ -303,9 +305,16 @@ std::string PredictJson(const v1::PredictResponse& r) {
     } else {
       g["value"] = Number(p.value());
     }
+    if (r.has_explanation()) {
+      g["contributions"] = ContributionsJson(r.explanation(), p);
+      ListValue scores;
+      for (double x : p.scores()) *scores.add_values() = Number(x);
+      *g["scores"].mutable_list_value() = std::move(scores);
+    }
     *predictions.add_values() = Object(std::move(one));
   }
   *f["predictions"].mutable_list_value() = std::move(predictions);
+  if (r.has_explanation()) f["explanation"] = ExplanationJson(r.explanation());
   return StructJson(s);
 }
 
@@ -343,10 +352,14 @@ std::string EvaluateText(const v1::EvaluateResponse& r) {
   }
   const std::string cm = ConfusionText(r.confusion_matrix());
   if (!cm.empty()) absl::StrAppend(&out, "\nconfusion matrix\n", cm);
+  if (r.has_importance()) {
+    absl::StrAppend(&out, "\n", ImportanceText(r.importance()));
+  }
   return out;
 }
 
 std::string PredictText(const v1::PredictResponse& r) {
+  if (r.has_explanation()) return ExplainText(r);
   std::vector<std::string> header = {"row"};
   const bool classification = r.class_labels_size() > 0;
   if (classification) {
@@ -436,6 +449,9 @@ std::string ModelText(const v1::ModelInfo& info) {
   }
   if (!hp.empty()) {
     absl::StrAppend(&out, "\n", FormatTable({"hyperparameter", "value"}, hp));
+  }
+  if (last.has_importance()) {
+    absl::StrAppend(&out, "\n", ImportanceText(last.importance()));
   }
   return out;
 }

@@ -101,6 +101,12 @@ absl::StatusOr<v1::TrainOptions> BuildTrainOptions(const TrainFlags& f) {
   p->set_categorical_impute(f.categorical_impute);
   p->set_outliers(f.outliers);
   if (f.max_levels) p->set_max_levels(*f.max_levels);
+  if (f.importance_repeats) {
+    o.set_importance_repeats(*f.importance_repeats);
+  }
+  if (f.importance_max_rows) {
+    o.set_importance_max_rows(*f.importance_max_rows);
+  }
   return o;
 }
 

@@ -40,6 +40,9 @@ struct TrainFlags {
   std::string categorical_impute;
   std::string outliers;
   std::optional<int> max_levels;
+  // Permutation importance after training; unset = the server's default.
+  std::optional<int> importance_repeats;
+  std::optional<int64_t> importance_max_rows;
 };
 
 // INVALID_ARGUMENT naming the flag for an unknown enum name or a malformed
