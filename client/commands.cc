@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <sstream>
 #include <tuple>
 #include <utility>
@@ -164,6 +165,7 @@ int FollowJob(Context& c, grpc::ClientReaderInterface<v1::TrainEvent>* reader,
   std::string job_id;
   bool failed_event = false;
   int rc = kFailed;
+  std::optional<v1::TuneSummary> tuning;  // Tune: printed with the result
   while (reader->Read(&event)) {
     if (!event.job_id().empty()) job_id = event.job_id();
     switch (event.event_case()) {
@@ -188,8 +190,24 @@ int FollowJob(Context& c, grpc::ClientReaderInterface<v1::TrainEvent>* reader,
       case v1::TrainEvent::kEpoch:
         Progress(c, EpochLine(event.epoch()));
         break;
+      case v1::TrainEvent::kTuneProgress:
+        Progress(c, TuneLine(event.tune_progress()));
+        break;
+      case v1::TrainEvent::kTuneSummary:
+        EndProgress(c);
+        tuning = event.tune_summary();
+        if (!c.json) *c.out << TuneSummaryText(*tuning) << "\n";
+        break;
       case v1::TrainEvent::kResult:
         EndProgress(c);
+        if (c.json && tuning.has_value()) {
+          *c.out << "{\"job_id\":\"" << job_id
+                 << "\",\"tuning\":" << ProtoJson(*tuning)
+                 << ",\"result\":" << ProtoJson(event.result()) << "}\n";
+          c.out->flush();
+          rc = kOk;
+          break;
+        }
         *c.out << (c.json ? TrainJson(event.result(), job_id) + "\n"
                           : TrainText(event.result(), job_id));
         c.out->flush();
@@ -318,6 +336,27 @@ int Train(Context& c, const std::string& name, const DataFlags& data,
   bool detached = false;
   const int rc = FollowJob(c, reader.get(), detach, &detached);
   // Leaving early cancels the call, not the job.
+  if (detached) ctx.TryCancel();
+  return rc;
+}
+
+int Tune(Context& c, const std::string& name, const DataFlags& data,
+         const TuneFlags& flags, bool detach) {
+  absl::StatusOr<v1::TuneRequest> built = BuildTuneRequest(flags);
+  if (!built.ok()) return Usage(c, built.status());
+  v1::TuneRequest request = *std::move(built);
+  request.set_name(name);
+  bool usage = false;
+  absl::StatusOr<v1::Dataset> dataset = DatasetFromFile(c, data, &usage);
+  if (!dataset.ok()) {
+    return usage ? Usage(c, dataset.status()) : Fail(c, dataset.status());
+  }
+  *request.mutable_data() = *std::move(dataset);
+  grpc::ClientContext ctx;
+  std::unique_ptr<grpc::ClientReader<v1::TrainEvent>> reader =
+      c.stub->Tune(&ctx, request);
+  bool detached = false;
+  const int rc = FollowJob(c, reader.get(), detach, &detached);
   if (detached) ctx.TryCancel();
   return rc;
 }

@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "client/train_flags.h"
+#include "client/tune_flags.h"
 #include "grpcpp/grpcpp.h"
 #include "modelserver/v1/model_service.grpc.pb.h"
 
@@ -65,6 +66,11 @@ struct DataFlags {
 
 int Train(Context& c, const std::string& name, const DataFlags& data,
           const TrainFlags& flags, bool detach);
+// Hyperparameter search (rpc Tune): a progress line per trial, then the
+// trials sorted by score and the published version (with `json`: one object
+// {"job_id", "tuning", "result"}).
+int Tune(Context& c, const std::string& name, const DataFlags& data,
+         const TuneFlags& flags, bool detach);
 // Which version a command addresses: `label` when set, else `version`
 // (0 = latest).
 struct VersionRef {

@@ -199,6 +199,54 @@ int Main(int argc, char** argv) {
   CLI::App* cancel = app.add_subcommand("cancel", "cancel a training job");
   cancel->add_option("job", job_id, "job id")->required();
 
+  // Hyperparameter search (docs/tuning.md).
+  TuneFlags tuf;
+  Optional<int> tune_folds, tune_trials, tune_batch, tune_patience;
+  Optional<uint64_t> tune_seed;
+  CLI::App* tune = app.add_subcommand(
+      "tune", "search hyperparameters by k-fold cross-validation and publish "
+              "the best as a new version");
+  tune->add_option("--name", name, "model name")->required();
+  tune->add_option("--data", data, "training CSV file")->required();
+  tune->add_option("--target", tuf.base.target, "column to predict")
+      ->required();
+  tune->add_option("--task", tuf.base.task, "regression|classification");
+  tune->add_option("--features", tuf.base.features,
+                   "input columns, comma-separated (default: all but target)");
+  tune->add_option("--optimizer", tuf.base.optimizer,
+                   "exact|lbfgs|sgd|adam (default: the best per model)");
+  tune->add_option("--activation", tuf.base.activation, "relu|tanh|sigmoid");
+  AddOptional(tune, "--batch-size", &tune_batch, "mini-batch size");
+  AddOptional(tune, "--early-stopping-patience", &tune_patience,
+              "epochs without improvement before stopping (0 = off)");
+  tune->add_option("--model", tuf.models,
+                   "models to try, e.g. linear,mlp (logistic,mlp for "
+                   "classification)");
+  tune->add_option("--learning-rate", tuf.learning_rate,
+                   "values 0.001,0.01 or (random) a range 1e-4:1e-1[:log]");
+  tune->add_option("--l1", tuf.l1, "L1 values, or (random) a range");
+  tune->add_option("--l2", tuf.l2, "L2 values, or (random) a range");
+  tune->add_option("--hidden-layers", tuf.hidden_layers,
+                   "one MLP layer list to try, e.g. 64,32 (repeatable)");
+  tune->add_option("--epochs", tuf.epochs, "epoch counts to try, e.g. 50,200");
+  tune->add_option("--scaling", tuf.scaling,
+                   "scalings to try: standard,minmax,none");
+  tune->add_option("--mode", tuf.mode, "grid (default) | random");
+  AddOptional(tune, "--folds", &tune_folds, "k of k-fold CV (default 5)");
+  AddOptional(tune, "--trials", &tune_trials,
+              "trials to run (default: the grid's size; 20 for random)");
+  tune->add_option("--time-budget", tuf.time_budget,
+                   "search time limit, e.g. 60s, 5m (default: none)");
+  tune->add_option("--metric", tuf.metric,
+                   "metric to optimise (default r2 / accuracy)");
+  AddOptional(tune, "--seed", &tune_seed,
+              "seed of the random draws and of every training");
+  tune->add_option("--type", types,
+                   "column type override COLUMN=numeric|categorical|date "
+                   "(repeatable)");
+  tune->add_flag("--detach", detach,
+                 "print the job id and return; the job keeps running");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -218,6 +266,11 @@ int Main(int argc, char** argv) {
   tf.seed = seed.get();
   tf.importance_repeats = importance_repeats.get();
   tf.importance_max_rows = importance_max_rows.get();
+  tuf.folds = tune_folds.get();
+  tuf.trials = tune_trials.get();
+  tuf.base.batch_size = tune_batch.get();
+  tuf.base.early_stopping_patience = tune_patience.get();
+  tuf.search_seed = tune_seed.get();
 
   Context c;
   connect.address = server;
@@ -244,6 +297,7 @@ int Main(int argc, char** argv) {
   c.err = &std::cerr;
   const DataFlags data_flags{data, types};
   if (*train) return Train(c, name, data_flags, tf, detach);
+  if (*tune) return Tune(c, name, data_flags, tuf, detach);
   const VersionRef ref{version, label};
   if (*evaluate) return Evaluate(c, name, ref, data_flags, eval_options);
   if (*predict) return Predict(c, name, ref, data, output, explain);

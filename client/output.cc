@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "client/tune_flags.h"
 #include "client/explain_output.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -449,6 +450,9 @@ std::string ModelText(const v1::ModelInfo& info) {
   }
   if (!hp.empty()) {
     absl::StrAppend(&out, "\n", FormatTable({"hyperparameter", "value"}, hp));
+  }
+  if (last.has_tuning()) {
+    absl::StrAppend(&out, "\n", TuneSummaryText(last.tuning()));
   }
   if (last.has_importance()) {
     absl::StrAppend(&out, "\n", ImportanceText(last.importance()));
