@@ -111,12 +111,13 @@ v1::PredictRequest ColumnsRequest(const std::string& model, int rows) {
 }
 
 void Predict(benchmark::State& state, const std::string& model,
-             bool columns = false, bool metrics = true) {
+             bool columns = false, bool metrics = true, bool explain = false) {
   ModelServiceImpl& service =
       metrics ? *Get().service : *Get().service_no_metrics;
   const int rows = static_cast<int>(state.range(0));
-  const v1::PredictRequest req =
+  v1::PredictRequest req =
       columns ? ColumnsRequest(model, rows) : RowsRequest(model, rows);
+  req.set_explain(explain);
   PredictArenaAllocator allocator;  // what the server hands gRPC
   for (auto _ : state) {
     auto* holder = allocator.AllocateMessages();
@@ -139,7 +140,16 @@ void BM_PredictMlpColumns(benchmark::State& s) { Predict(s, "mlp", true); }
 void BM_PredictLinearNoMetrics(benchmark::State& s) {
   Predict(s, "linear", false, false);
 }
+// With `explain` (docs/explanations.md): contributions per input column.
+void BM_PredictLinearExplain(benchmark::State& s) {
+  Predict(s, "linear", false, true, true);
+}
+void BM_PredictLinearColumnsExplain(benchmark::State& s) {
+  Predict(s, "linear", true, true, true);
+}
 BENCHMARK(BM_PredictLinear)->Arg(1)->Arg(4096);
+BENCHMARK(BM_PredictLinearExplain)->Arg(1)->Arg(4096);
+BENCHMARK(BM_PredictLinearColumnsExplain)->Arg(1)->Arg(4096);
 BENCHMARK(BM_PredictLinearNoMetrics)->Arg(1);
 BENCHMARK(BM_PredictMlp)->Arg(1)->Arg(4096);
 BENCHMARK(BM_PredictLinearColumns)->Arg(1)->Arg(4096);
