@@ -324,12 +324,22 @@ int Train(Context& c, const std::string& name, const DataFlags& data,
   absl::StatusOr<v1::TrainOptions> options = BuildTrainOptions(flags);
   if (!options.ok()) return Usage(c, options.status());
   *request.mutable_options() = *std::move(options);
+  absl::Status promotion = ApplyPromotionFlags(flags.promotion, &request);
+  if (!promotion.ok()) return Usage(c, promotion);
   bool usage = false;
   absl::StatusOr<v1::Dataset> dataset = DatasetFromFile(c, data, &usage);
   if (!dataset.ok()) {
     return usage ? Usage(c, dataset.status()) : Fail(c, dataset.status());
   }
   *request.mutable_data() = *std::move(dataset);
+  if (!flags.promotion.holdout.empty()) {
+    // Read with the same --type overrides as --data.
+    DataFlags holdout = data;
+    holdout.path = flags.promotion.holdout;
+    absl::StatusOr<v1::Dataset> rows = DatasetFromFile(c, holdout, &usage);
+    if (!rows.ok()) return Fail(c, rows.status());
+    *request.mutable_holdout() = *std::move(rows);
+  }
   grpc::ClientContext ctx;
   std::unique_ptr<grpc::ClientReader<v1::TrainEvent>> reader =
       c.stub->Train(&ctx, request);

@@ -144,6 +144,33 @@ int Main(int argc, char** argv) {
   AddOptional(train, "--importance-max-rows", &importance_max_rows,
               "permutation importance uses at most this many rows (default "
               "10000)");
+  // Class rebalancing, augmentation, promotion gates (docs/cli.md).
+  PromotionFlags& pf = tf.promotion;
+  Optional<double> augment_noise, holdout_fraction;
+  Optional<int> augment_copies;
+  train->add_option("--class-weight", pf.class_weight,
+                    "classifiers: none|balanced|LABEL=W,LABEL=W,...");
+  train->add_option("--rebalance", pf.rebalance,
+                    "classifiers: none|oversample (minority classes' "
+                    "training rows replicated up to the majority's count)");
+  AddOptional(train, "--augment-noise", &augment_noise,
+              "Gaussian noise on numeric features, in units of each "
+              "feature's standard deviation (0 = off)");
+  AddOptional(train, "--augment-copies", &augment_copies,
+              "noisy copies of the training rows (default 1 with noise)");
+  train->add_option("--holdout", pf.holdout,
+                    "gate: CSV file of holdout rows");
+  AddOptional(train, "--holdout-fraction", &holdout_fraction,
+              "gate: fraction of the data held out, in (0, 0.9]");
+  train->add_option("--gate", pf.gates,
+                    "gate condition, e.g. 'f1_macro>=0.9' (repeatable)");
+  train->add_option("--gate-better-than", pf.gate_better_than,
+                    "gate: beat the version with this label on the holdout");
+  train->add_option("--gate-metric", pf.gate_metric,
+                    "gate: metric for --gate-better-than (default r2 or "
+                    "accuracy)");
+  train->add_option("--promote-label", pf.promote_label,
+                    "gate: the label the new version gets when it passes");
 
   CLI::App* evaluate =
       app.add_subcommand("evaluate", "score a model on labelled data");
@@ -266,6 +293,9 @@ int Main(int argc, char** argv) {
   tf.seed = seed.get();
   tf.importance_repeats = importance_repeats.get();
   tf.importance_max_rows = importance_max_rows.get();
+  pf.augment_noise = augment_noise.get();
+  pf.augment_copies = augment_copies.get();
+  pf.holdout_fraction = holdout_fraction.get();
   tuf.folds = tune_folds.get();
   tuf.trials = tune_trials.get();
   tuf.base.batch_size = tune_batch.get();

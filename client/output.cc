@@ -12,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "client/tune_flags.h"
 #include "client/explain_output.h"
+#include "client/promotion_flags.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -238,6 +239,20 @@ std::string TrainJson(const v1::TrainResult& r, absl::string_view job_id) {
   f["rows_train"] = Number(static_cast<double>(r.rows_train()));
   f["rows_validation"] = Number(static_cast<double>(r.rows_validation()));
   f["rows_dropped"] = Number(static_cast<double>(r.rows_dropped()));
+  f["rows_oversampled"] = Number(static_cast<double>(r.rows_oversampled()));
+  f["rows_augmented"] = Number(static_cast<double>(r.rows_augmented()));
+  if (r.has_gate()) {
+    Struct g;
+    auto& gf = *g.mutable_fields();
+    Value passed;
+    passed.set_bool_value(r.gate().passed());
+    gf["passed"] = passed;
+    gf["reason"] = Text(r.gate().reason());
+    gf["promoted_label"] = Text(r.gate().promoted_label());
+    gf["holdout_rows"] = Number(static_cast<double>(r.gate().holdout_rows()));
+    gf["holdout_metrics"] = Object(Metrics(r.gate().holdout_metrics()));
+    f["gate"] = Object(std::move(g));
+  }
   return StructJson(s);
 }
 
@@ -332,6 +347,7 @@ std::string TrainText(const v1::TrainResult& r, absl::string_view job_id) {
   } else {
     absl::StrAppend(&out, MetricsTable(r.train_metrics(), "train"));
   }
+  absl::StrAppend(&out, PromotionText(r));
   return out;
 }
 

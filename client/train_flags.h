@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "client/promotion_flags.h"
 #include "modelserver/v1/model_service.pb.h"
 
 namespace modelserver::client {
@@ -43,6 +44,9 @@ struct TrainFlags {
   // Permutation importance after training; unset = the server's default.
   std::optional<int> importance_repeats;
   std::optional<int64_t> importance_max_rows;
+  // Class rebalancing, augmentation and the promotion gate: applied by
+  // Train (client/promotion_flags.h), not by BuildTrainOptions.
+  PromotionFlags promotion;
 };
 
 // INVALID_ARGUMENT naming the flag for an unknown enum name or a malformed

@@ -1,6 +1,7 @@
 #include "server/model_service.h"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,8 @@
 #include "absl/strings/str_join.h"
 #include "core/artifact/artifact.h"
 #include "core/artifact/model_store.h"
+#include "core/eval/gate.h"
+#include "core/train/holdout.h"
 #include "core/train/trainer.h"
 #include "core/util/status_macros.h"
 #include "server/explain_convert.h"
@@ -46,6 +49,161 @@ ColumnTypes SchemaTypesWithTarget(const Artifact& artifact) {
   return types;
 }
 
+// Whether a TrainRequest asks for a promotion gate.
+bool HasGate(const v1::TrainRequest& r) {
+  return r.gate().conditions_size() > 0 || !r.gate().better_than_label().empty();
+}
+
+// What the request's options say about the task before the data is read.
+GateTask GateTaskOf(const v1::TrainOptions& o) {
+  if (o.task() == v1::TASK_REGRESSION || o.model() == v1::MODEL_TYPE_LINEAR) {
+    return GateTask::kRegression;
+  }
+  if (o.task() == v1::TASK_CLASSIFICATION ||
+      o.model() == v1::MODEL_TYPE_LOGISTIC) {
+    return GateTask::kClassification;
+  }
+  return GateTask::kUnknown;
+}
+
+// The promotion fields of a TrainRequest (holdout, holdout_fraction, gate,
+// promote_label), checked before a job is created.
+absl::Status CheckPromotion(const v1::TrainRequest& r, const DataSource& data,
+                            const ModelRegistry& registry) {
+  const bool gate = HasGate(r);
+  if (r.has_holdout() && r.holdout_fraction() != 0) {
+    return absl::InvalidArgumentError(
+        "holdout and holdout_fraction: set one, not both");
+  }
+  if (r.holdout_fraction() != 0 &&
+      !(r.holdout_fraction() > 0 && r.holdout_fraction() <= 0.9)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "holdout_fraction: must be in (0, 0.9], got ", r.holdout_fraction()));
+  }
+  if (!gate) {
+    if (r.has_holdout() || r.holdout_fraction() != 0) {
+      return absl::InvalidArgumentError(
+          "holdout: the holdout rows are only used by a gate; set gate too");
+    }
+    if (!r.promote_label().empty()) {
+      return absl::InvalidArgumentError(
+          "promote_label: a label is only set by a gate; set gate too");
+    }
+    if (!r.gate().compare_metric().empty()) {
+      return absl::InvalidArgumentError(
+          "gate.compare_metric: goes with gate.better_than_label, which is "
+          "not set");
+    }
+    return absl::OkStatus();
+  }
+  if (!r.has_holdout() && r.holdout_fraction() == 0) {
+    return absl::InvalidArgumentError(
+        "gate: needs holdout rows: set holdout (a dataset) or "
+        "holdout_fraction");
+  }
+  if (r.promote_label().empty()) {
+    return absl::InvalidArgumentError(
+        "promote_label: required with a gate (the label the new version "
+        "gets when it passes)");
+  }
+  absl::Status label = ValidateLabel(r.promote_label());
+  if (!label.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("promote_label: ", label.message()));
+  }
+  ASSIGN_OR_RETURN(GateSpec spec, GateSpecFromProto(r.gate()));
+  RETURN_IF_ERROR(ValidateGate(spec, GateTaskOf(r.options()), "gate"));
+  if (!spec.better_than_label.empty()) {
+    const std::map<std::string, int64_t> labels = registry.Labels(r.name());
+    if (labels.count(spec.better_than_label) == 0) {
+      std::vector<std::string> names;
+      for (const auto& [l, v] : labels) names.push_back(l);
+      return absl::InvalidArgumentError(absl::StrCat(
+          "gate.better_than_label: model '", r.name(),
+          "' has no version labelled '", spec.better_than_label, "' (",
+          names.empty() ? std::string("it has no labels")
+                        : absl::StrCat("its labels: ",
+                                       absl::StrJoin(names, ", ")),
+          ")"));
+    }
+  }
+  if (r.has_holdout()) {
+    absl::Status s = data.Check(r.holdout());
+    if (!s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("holdout: ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The holdout rows of a gated request: `holdout` loaded with the training
+// table's column types, or split off `*table` (which keeps the rest).
+absl::StatusOr<Table> LoadHoldout(const v1::TrainRequest& r,
+                                  const DataSource& data,
+                                  const TrainSpec& spec, Table* table) {
+  if (r.holdout_fraction() > 0) {
+    ASSIGN_OR_RETURN(HoldoutSplit split,
+                     SplitHoldout(*table, spec.target, spec.kind,
+                                  r.holdout_fraction(), spec.seed));
+    *table = std::move(split.train);
+    return std::move(split.holdout);
+  }
+  ColumnTypes types;
+  for (const Column& c : table->columns()) types[c.name()] = c.type();
+  absl::StatusOr<Table> holdout = data.Load(r.holdout(), types);
+  if (!holdout.ok()) {
+    return absl::Status(holdout.status().code(),
+                        absl::StrCat("holdout: ", holdout.status().message()));
+  }
+  return holdout;
+}
+
+// Scores the new version (and the baseline, for better_than_label) on the
+// holdout and returns the gate's verdict. INVALID_ARGUMENT ("holdout: ...")
+// when the new version cannot be scored on the holdout rows.
+absl::StatusOr<GateResult> RunGate(const v1::TrainRequest& r,
+                                   const ModelRegistry& registry,
+                                   const TrainSpec& spec,
+                                   const Artifact& candidate,
+                                   const Table& holdout) {
+  ASSIGN_OR_RETURN(GateSpec gate, GateSpecFromProto(r.gate()));
+  const bool classifier = IsClassifier(spec.kind);
+  absl::Status valid = ValidateGate(
+      gate,
+      classifier ? GateTask::kClassification : GateTask::kRegression, "gate");
+  if (!valid.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        valid.message(), " (the model is ", ModelKindName(spec.kind), ")"));
+  }
+  absl::StatusOr<Evaluation> scored = candidate.Evaluate(holdout);
+  if (!scored.ok()) {
+    return absl::Status(scored.status().code(),
+                        absl::StrCat("holdout: ", scored.status().message()));
+  }
+  std::optional<GateBaseline> baseline;
+  if (!gate.better_than_label.empty()) {
+    absl::StatusOr<std::shared_ptr<const Artifact>> labelled =
+        registry.GetLabeled(r.name(), gate.better_than_label);
+    if (labelled.ok()) {
+      baseline.emplace();
+      baseline->version = (*labelled)->metadata().version;
+      absl::StatusOr<Evaluation> b = (*labelled)->Evaluate(holdout);
+      if (b.ok()) {
+        baseline->metrics = b->metrics;
+      } else {
+        baseline->error = b.status();
+      }
+    } else if (!absl::IsNotFound(labelled.status())) {
+      baseline.emplace();
+      baseline->error = labelled.status();
+    }
+  }
+  GateResult result =
+      EvaluateGate(gate, classifier, scored->metrics, baseline);
+  result.holdout_rows = scored->rows_used;
+  return result;
+}
+
 // The body of a training job: read the data, train, publish. Runs on a
 // JobManager thread; the request is shared with the job.
 absl::StatusOr<JobOutcome> RunTrainJob(
@@ -65,8 +223,14 @@ absl::StatusOr<JobOutcome> RunTrainJob(
   ASSIGN_OR_RETURN(TrainSpec spec,
                    TrainSpecFromProto(request->options(), target->type()));
   spec.threads = threads;
+  std::optional<Table> holdout;
+  if (HasGate(*request)) {
+    ASSIGN_OR_RETURN(holdout, LoadHoldout(*request, *data, spec, &table));
+  }
   ASSIGN_OR_RETURN(TrainResult result, Train(std::move(table), spec, progress));
   JobOutcome outcome;
+  outcome.rows_oversampled = result.rows_oversampled;
+  outcome.rows_augmented = result.rows_augmented;
   outcome.name = request->name();
   outcome.train_metrics = result.train_metrics;
   outcome.validation_metrics = result.validation_metrics;
@@ -80,8 +244,29 @@ absl::StatusOr<JobOutcome> RunTrainJob(
   // a cancelled job leaves no version, even if training had just finished.
   auto artifact = std::make_shared<Artifact>(
       Artifact::FromTrainResult(std::move(result), request->name(), 0));
-  outcome.commit = [registry, artifact, name = request->name()] {
-    return registry->Publish(name, std::move(*artifact));
+  if (holdout.has_value()) {
+    ASSIGN_OR_RETURN(GateResult gate,
+                     RunGate(*request, *registry, spec, *artifact, *holdout));
+    artifact->mutable_metadata().gate = gate;
+    outcome.gate = std::make_shared<GateResult>(std::move(gate));
+  }
+  // The version is published whether the gate passed or not; the label
+  // moves only when it passed.
+  outcome.commit = [registry, artifact, name = request->name(),
+                    gate = outcome.gate,
+                    label = request->promote_label()]() -> absl::StatusOr<int64_t> {
+    ASSIGN_OR_RETURN(int64_t version,
+                     registry->Publish(name, std::move(*artifact)));
+    if (gate != nullptr && gate->passed) {
+      absl::Status set = registry->SetLabel(name, label, version);
+      if (set.ok()) {
+        gate->promoted_label = label;
+      } else {
+        absl::StrAppend(&gate->reason, "; but label '", label,
+                        "' could not be set: ", set.message());
+      }
+    }
+    return version;
   };
   return outcome;
 }
@@ -209,6 +394,7 @@ grpc::Status ModelServiceImpl::Train(
           "data: no source set (one of rows, csv, upload_id, path)");
     }
     if (valid.ok()) valid = data_->Check(request->data());
+    if (valid.ok()) valid = CheckPromotion(*request, *data_, *registry_);
     if (!valid.ok()) return ToGrpcStatus(valid);
 
     auto shared = std::make_shared<const v1::TrainRequest>(*request);

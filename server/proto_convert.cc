@@ -586,6 +586,57 @@ absl::StatusOr<Table> TableFromRows(const v1::InlineRows& rows,
 
 // -------------------------------------------------------------- training
 
+namespace {
+
+// Whether the options ask for something only classifiers do.
+bool AsksForClassification(const v1::TrainOptions& o) {
+  return !o.class_weight().empty() || o.class_weights_size() > 0 ||
+         !o.rebalance().empty();
+}
+
+// class_weight, class_weights, rebalance and augmentation into `spec`;
+// INVALID_ARGUMENT naming the field for what the proto alone makes wrong
+// (ValidateTrainSpec checks the rest).
+absl::Status RebalanceFromProto(const v1::TrainOptions& o, TrainSpec* spec) {
+  ASSIGN_OR_RETURN(spec->class_weight,
+                   ParseClassWeightMode(o.class_weight(),
+                                        "options.class_weight"));
+  if (o.class_weights_size() > 0) {
+    if (spec->class_weight != ClassWeightMode::kNone) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "options.class_weights: per-label weights and class_weight '",
+          o.class_weight(), "' exclude each other: set one"));
+    }
+    spec->class_weight = ClassWeightMode::kExplicit;
+    for (const v1::ClassWeight& w : o.class_weights()) {
+      spec->class_weights.emplace_back(w.label(), w.weight());
+    }
+  }
+  ASSIGN_OR_RETURN(spec->rebalance,
+                   ParseRebalanceMode(o.rebalance(), "options.rebalance"));
+  const v1::AugmentationOptions& a = o.augmentation();
+  if (!(a.noise() >= 0 && a.noise() <= kMaxAugmentNoise)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.augmentation.noise: must be in [0, ",
+                     kMaxAugmentNoise, "] (0 = off), got ", a.noise()));
+  }
+  if (a.copies() < 0 || a.copies() > kMaxAugmentCopies) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.augmentation.copies: must be in [0, ", kMaxAugmentCopies,
+        "] (0 = 1 with noise), got ", a.copies()));
+  }
+  if (a.copies() > 0 && a.noise() == 0) {
+    return absl::InvalidArgumentError(
+        "options.augmentation.copies: noisy copies need augmentation.noise "
+        "> 0");
+  }
+  spec->augment_noise = a.noise();
+  spec->augment_copies = a.copies();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<TrainSpec> TrainSpecFromProto(const v1::TrainOptions& o,
                                              ColumnType target_type) {
   TrainSpec spec;
@@ -653,16 +704,32 @@ absl::StatusOr<TrainSpec> TrainSpecFromProto(const v1::TrainOptions& o,
   }
   RETURN_IF_ERROR(
       PreprocessingFromProto(o.preprocessing(), &spec.preprocessing));
+  RETURN_IF_ERROR(RebalanceFromProto(o, &spec));
   absl::Status valid = ValidateTrainSpec(spec);
   if (!valid.ok()) {
-    return absl::Status(valid.code(),
-                        absl::StrCat("options.", valid.message()));
+    std::string message = absl::StrCat("options.", valid.message());
+    if (o.task() == v1::TASK_UNSPECIFIED &&
+        o.model() != v1::MODEL_TYPE_LINEAR &&
+        target_type == ColumnType::kNumeric && !IsClassifier(spec.kind) &&
+        AsksForClassification(o)) {
+      absl::StrAppend(&message, " (the task follows from the target '",
+                      o.target(),
+                      "', which is numeric: set task to classification)");
+    }
+    return absl::Status(valid.code(), message);
   }
   return spec;
 }
 
 absl::Status ValidateTrainOptions(const v1::TrainOptions& options) {
-  RETURN_IF_ERROR(TrainSpecFromProto(options, ColumnType::kNumeric).status());
+  // Class weights and rebalancing imply a classifier: with the task left to
+  // the target's type, a numeric target is only known to be wrong once the
+  // data is read (the job then fails with the hint above).
+  if (!(options.task() == v1::TASK_UNSPECIFIED &&
+        AsksForClassification(options))) {
+    RETURN_IF_ERROR(
+        TrainSpecFromProto(options, ColumnType::kNumeric).status());
+  }
   return TrainSpecFromProto(options, ColumnType::kCategorical).status();
 }
 
@@ -808,8 +875,56 @@ v1::VersionInfo VersionInfoToProto(const Artifact& artifact) {
   if (m.importance.has_value()) {
     ImportanceToProto(*m.importance, out.mutable_importance());
   }
+  if (m.rows_oversampled != 0 || m.rows_augmented != 0 ||
+      !m.class_weights.empty() || m.gate.has_value()) {
+    v1::AugmentationSummary* a = out.mutable_augmentation();
+    a->set_rows_oversampled(m.rows_oversampled);
+    a->set_rows_augmented(m.rows_augmented);
+    for (size_t c = 0; c < m.class_weights.size(); ++c) {
+      v1::ClassWeight* w = a->add_class_weights();
+      if (c < m.class_labels.size()) w->set_label(m.class_labels[c]);
+      w->set_weight(m.class_weights[c]);
+    }
+    if (m.gate.has_value()) *a->mutable_gate() = GateResultToProto(*m.gate);
+  }
   return out;
 }
+
+absl::StatusOr<GateSpec> GateSpecFromProto(const v1::Gate& gate) {
+  GateSpec g;
+  for (int i = 0; i < gate.conditions_size(); ++i) {
+    const v1::GateCondition& c = gate.conditions(i);
+    GateCondition condition;
+    condition.metric = c.metric();
+    ASSIGN_OR_RETURN(condition.op,
+                     ParseGateOp(c.op(), absl::StrCat("gate.conditions[", i,
+                                                      "].op")));
+    condition.value = c.value();
+    g.conditions.push_back(std::move(condition));
+  }
+  g.better_than_label = gate.better_than_label();
+  g.compare_metric = gate.compare_metric();
+  return g;
+}
+
+v1::GateResult GateResultToProto(const GateResult& g) {
+  v1::GateResult out;
+  out.set_passed(g.passed);
+  out.set_reason(g.reason);
+  for (const GateConditionResult& c : g.conditions) {
+    v1::GateConditionResult* p = out.add_conditions();
+    p->set_condition(c.condition);
+    p->set_passed(c.passed);
+    p->set_value(c.value);
+    p->set_baseline_value(c.baseline_value);
+    p->set_baseline_version(c.baseline_version);
+  }
+  MetricsToProto(g.holdout_metrics, out.mutable_holdout_metrics());
+  out.set_holdout_rows(g.holdout_rows);
+  out.set_promoted_label(g.promoted_label);
+  return out;
+}
+
 
 v1::JobFailed JobFailedToProto(const absl::Status& error) {
   const grpc::Status s = ToGrpcStatus(error);
@@ -876,6 +991,9 @@ v1::TrainEvent TrainEventToProto(const std::string& job_id,
       r->set_rows_train(o.rows_train);
       r->set_rows_validation(o.rows_validation);
       r->set_rows_dropped(o.rows_dropped);
+      r->set_rows_oversampled(o.rows_oversampled);
+      r->set_rows_augmented(o.rows_augmented);
+      if (o.gate != nullptr) *r->mutable_gate() = GateResultToProto(*o.gate);
       break;
     }
     case JobEvent::Type::kFailed:

@@ -119,6 +119,10 @@ v1::PredictResponse PredictionsToProto(const Predictions& predictions,
                                        const ModelMetadata& metadata);
 // data_checksum as "crc32c:%08x".
 v1::VersionInfo VersionInfoToProto(const Artifact& artifact);
+// A TrainRequest's gate; INVALID_ARGUMENT naming gate.conditions[i].op for
+// an unknown operator (metric names are checked by ValidateGate).
+absl::StatusOr<GateSpec> GateSpecFromProto(const v1::Gate& gate);
+v1::GateResult GateResultToProto(const GateResult& gate);
 // Code and (capped, INTERNAL-scrubbed: see status_util.h) message.
 v1::JobFailed JobFailedToProto(const absl::Status& error);
 v1::Job JobToProto(const JobSnapshot& job);

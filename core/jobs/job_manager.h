@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "core/eval/gate.h"
 #include "core/train/trainer.h"
 #include "core/tune/tune.h"
 
@@ -50,6 +51,13 @@ struct JobOutcome {
   int64_t rows_train = 0;
   int64_t rows_validation = 0;
   int64_t rows_dropped = 0;
+  // Rows added to the training rows by oversampling and augmentation.
+  int64_t rows_oversampled = 0;
+  int64_t rows_augmented = 0;
+  // With a promotion gate: its verdict. Shared with the commit step, which
+  // sets promoted_label once the label is set (before the outcome is
+  // published in the kSucceeded event).
+  std::shared_ptr<GateResult> gate;
   // Optional commit step (e.g. publishing the model). The manager runs it
   // after the job function returns, only if the job was not cancelled by
   // then; from that point Cancel answers FAILED_PRECONDITION, so a job whose
