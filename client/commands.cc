@@ -190,6 +190,18 @@ int FollowJob(Context& c, grpc::ClientReaderInterface<v1::TrainEvent>* reader,
       case v1::TrainEvent::kEpoch:
         Progress(c, EpochLine(event.epoch()));
         break;
+      case v1::TrainEvent::kResumed:
+        if (!c.json && c.progress) {
+          const v1::JobResumed& r = event.resumed();
+          *c.err << "job " << job_id << " resumed after a server restart "
+                 << (r.from_epoch() > 0
+                         ? absl::StrCat("from the checkpoint of epoch ",
+                                        r.from_epoch())
+                         : std::string("from the start"))
+                 << (r.note().empty() ? "" : absl::StrCat(": ", r.note()))
+                 << std::endl;
+        }
+        break;
       case v1::TrainEvent::kTuneProgress:
         Progress(c, TuneLine(event.tune_progress()));
         break;

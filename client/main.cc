@@ -131,6 +131,27 @@ int Main(int argc, char** argv) {
   train->add_option("--outliers", tf.outliers, "none|quantile|zscore");
   AddOptional(train, "--max-levels", &max_levels,
               "one-hot columns per categorical column");
+  train->add_option("--lr-schedule", tf.lr_schedule,
+                    "constant|step|cosine|plateau: how the learning rate "
+                    "changes per epoch (SGD, Adam; default constant)");
+  Optional<int> lr_step_size, lr_warmup_epochs, lr_patience, checkpoint_every;
+  Optional<double> lr_gamma, lr_min, lr_factor;
+  AddOptional(train, "--lr-step-size", &lr_step_size,
+              "step: epochs between decays (default 10)");
+  AddOptional(train, "--lr-gamma", &lr_gamma,
+              "step: factor per decay, in (0, 1] (default 0.5)");
+  AddOptional(train, "--lr-min", &lr_min,
+              "cosine, plateau: lowest rate (default 0)");
+  AddOptional(train, "--lr-warmup-epochs", &lr_warmup_epochs,
+              "cosine: epochs of linear warm-up (default 0)");
+  AddOptional(train, "--lr-patience", &lr_patience,
+              "plateau: epochs without improvement before a decay "
+              "(default 5)");
+  AddOptional(train, "--lr-factor", &lr_factor,
+              "plateau: factor per decay, in (0, 1) (default 0.5)");
+  AddOptional(train, "--checkpoint-every", &checkpoint_every,
+              "SGD/Adam: save the training state every N epochs so that the "
+              "job resumes after a server restart (default 10, 0 = never)");
   train->add_option("--type", types,
                     "column type override COLUMN=numeric|categorical|date "
                     "(repeatable)");
@@ -291,6 +312,13 @@ int Main(int argc, char** argv) {
   tf.validation_split = validation_split.get();
   tf.momentum = momentum.get();
   tf.seed = seed.get();
+  tf.lr_step_size = lr_step_size.get();
+  tf.lr_gamma = lr_gamma.get();
+  tf.lr_min = lr_min.get();
+  tf.lr_warmup_epochs = lr_warmup_epochs.get();
+  tf.lr_patience = lr_patience.get();
+  tf.lr_factor = lr_factor.get();
+  tf.checkpoint_every = checkpoint_every.get();
   tf.importance_repeats = importance_repeats.get();
   tf.importance_max_rows = importance_max_rows.get();
   pf.augment_noise = augment_noise.get();

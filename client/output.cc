@@ -516,6 +516,9 @@ std::string EpochLine(const v1::EpochProgress& e, int bar_width) {
     absl::StrAppend(&line, "  ", e.metric_name(), " ",
                     FormatNumber(e.validation_metric()));
   }
+  if (e.learning_rate() > 0) {
+    absl::StrAppend(&line, "  lr ", FormatNumber(e.learning_rate()));
+  }
   absl::StrAppend(&line, "  ", Duration(e.elapsed_seconds()), " elapsed, ",
                   Duration(e.remaining_seconds()), " left");
   return line;

@@ -107,6 +107,53 @@ absl::StatusOr<v1::TrainOptions> BuildTrainOptions(const TrainFlags& f) {
   if (f.importance_max_rows) {
     o.set_importance_max_rows(*f.importance_max_rows);
   }
+
+  auto schedule = Lookup<v1::LrScheduleKind>(
+      "--lr-schedule", f.lr_schedule,
+      {{"", v1::LR_SCHEDULE_KIND_UNSPECIFIED},
+       {"constant", v1::LR_SCHEDULE_CONSTANT},
+       {"step", v1::LR_SCHEDULE_STEP},
+       {"cosine", v1::LR_SCHEDULE_COSINE},
+       {"plateau", v1::LR_SCHEDULE_PLATEAU}});
+  if (!schedule.ok()) return schedule.status();
+  // Each setting belongs to one or two schedules.
+  auto only = [&](bool given, absl::string_view flag,
+                  std::initializer_list<v1::LrScheduleKind> kinds,
+                  absl::string_view names) -> absl::Status {
+    if (!given) return absl::OkStatus();
+    for (v1::LrScheduleKind k : kinds) {
+      if (k == *schedule) return absl::OkStatus();
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": applies to --lr-schedule ", names, " only"));
+  };
+  for (absl::Status s :
+       {only(f.lr_step_size.has_value(), "--lr-step-size",
+             {v1::LR_SCHEDULE_STEP}, "step"),
+        only(f.lr_gamma.has_value(), "--lr-gamma", {v1::LR_SCHEDULE_STEP},
+             "step"),
+        only(f.lr_min.has_value(), "--lr-min",
+             {v1::LR_SCHEDULE_COSINE, v1::LR_SCHEDULE_PLATEAU},
+             "cosine or plateau"),
+        only(f.lr_warmup_epochs.has_value(), "--lr-warmup-epochs",
+             {v1::LR_SCHEDULE_COSINE}, "cosine"),
+        only(f.lr_patience.has_value(), "--lr-patience",
+             {v1::LR_SCHEDULE_PLATEAU}, "plateau"),
+        only(f.lr_factor.has_value(), "--lr-factor", {v1::LR_SCHEDULE_PLATEAU},
+             "plateau")}) {
+    if (!s.ok()) return s;
+  }
+  if (*schedule != v1::LR_SCHEDULE_KIND_UNSPECIFIED) {
+    v1::LearningRateSchedule* lr = o.mutable_lr_schedule();
+    lr->set_kind(*schedule);
+    if (f.lr_step_size) lr->set_step_size(*f.lr_step_size);
+    if (f.lr_gamma) lr->set_gamma(*f.lr_gamma);
+    if (f.lr_min) lr->set_min_learning_rate(*f.lr_min);
+    if (f.lr_warmup_epochs) lr->set_warmup_epochs(*f.lr_warmup_epochs);
+    if (f.lr_patience) lr->set_patience(*f.lr_patience);
+    if (f.lr_factor) lr->set_factor(*f.lr_factor);
+  }
+  if (f.checkpoint_every) o.set_checkpoint_every_epochs(*f.checkpoint_every);
   return o;
 }
 

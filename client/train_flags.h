@@ -44,13 +44,25 @@ struct TrainFlags {
   // Permutation importance after training; unset = the server's default.
   std::optional<int> importance_repeats;
   std::optional<int64_t> importance_max_rows;
+  // Learning-rate schedule: "" | constant | step | cosine | plateau, and
+  // its settings (each only with the schedule it belongs to).
+  std::string lr_schedule;
+  std::optional<int> lr_step_size;       // step
+  std::optional<double> lr_gamma;        // step
+  std::optional<double> lr_min;          // cosine, plateau
+  std::optional<int> lr_warmup_epochs;   // cosine
+  std::optional<int> lr_patience;        // plateau
+  std::optional<double> lr_factor;       // plateau
+  // Checkpoint interval in epochs (0 = none); unset = the server's default.
+  std::optional<int> checkpoint_every;
   // Class rebalancing, augmentation and the promotion gate: applied by
   // Train (client/promotion_flags.h), not by BuildTrainOptions.
   PromotionFlags promotion;
 };
 
-// INVALID_ARGUMENT naming the flag for an unknown enum name or a malformed
-// --hidden ("64,32": positive integers). Range checks are the server's.
+// INVALID_ARGUMENT naming the flag for an unknown enum name, a malformed
+// --hidden ("64,32": positive integers), or an --lr-* setting given without
+// the --lr-schedule it belongs to. Range checks are the server's.
 absl::StatusOr<v1::TrainOptions> BuildTrainOptions(const TrainFlags& flags);
 
 // "COLUMN=numeric|categorical|date" (--type, repeatable) into `out`.

@@ -143,6 +143,18 @@ absl::StatusOr<Table> DataSource::Load(const v1::Dataset& dataset,
   return table;
 }
 
+absl::StatusOr<Table> DataSource::LoadCsvFile(
+    const std::string& path, const v1::Dataset& dataset) const {
+  ASSIGN_OR_RETURN(ColumnTypes types,
+                   ColumnTypesFromProto(dataset.column_types()));
+  absl::StatusOr<Table> table = ReadCsvFile(
+      path, CsvOptionsFor(types, limits_.max_rows, limits_.max_columns));
+  if (!table.ok()) return ExplainCsvLimit(table.status());
+  if (table->num_rows() == 0) return NoRows();
+  RETURN_IF_ERROR(CheckDatasetLimits(*table, limits_));
+  return table;
+}
+
 absl::StatusOr<Table> DataSource::LoadUnchecked(
     const v1::Dataset& dataset, const ColumnTypes& forced) const {
   RETURN_IF_ERROR(Check(dataset));

@@ -59,6 +59,11 @@ class DataSource {
   // "no rows" when the data has none.
   absl::StatusOr<Table> Load(const v1::Dataset& dataset,
                              const ColumnTypes& forced = {}) const;
+  // Reads the CSV file `path` (chosen by the server, e.g. a resumed job's
+  // kept upload: not confined to the data directory) with `dataset`'s
+  // column_types and the same limits.
+  absl::StatusOr<Table> LoadCsvFile(const std::string& path,
+                                    const v1::Dataset& dataset) const;
 
  private:
   absl::StatusOr<Table> LoadUnchecked(const v1::Dataset& dataset,

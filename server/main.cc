@@ -100,6 +100,12 @@ int Main(int argc, char** argv) {
                  "wins the cores when both compete")
       ->capture_default_str()
       ->check(CLI::Range(0, 19));
+  app.add_option("--checkpoint-min-seconds", options.checkpoint_min_seconds,
+                 "a training checkpoint is taken no sooner than this many "
+                 "seconds after the previous one (0 = every "
+                 "checkpoint_every_epochs epochs)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--max-queued-trainings", options.max_queued_trainings,
                  "training jobs waiting to run; more are RESOURCE_EXHAUSTED")
       ->capture_default_str()
@@ -245,6 +251,7 @@ int Main(int argc, char** argv) {
        {"serve_versions", s->registry().policy().ToString()},
        {"versions_not_loaded", static_cast<int64_t>(report.failures.size())},
        {"temp_files_removed", static_cast<int64_t>(report.temp_files_removed)},
+       {"jobs_resumed", s->jobs_resumed()},
        {"grpc_version", grpc::Version()}});
 
   s->Wait();

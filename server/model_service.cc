@@ -14,10 +14,12 @@
 #include "core/artifact/artifact.h"
 #include "core/artifact/model_store.h"
 #include "core/eval/gate.h"
+#include "core/train/checkpoint.h"
 #include "core/train/holdout.h"
 #include "core/train/trainer.h"
 #include "core/util/status_macros.h"
 #include "server/explain_convert.h"
+#include "server/log.h"
 #include "server/proto_convert.h"
 #include "server/status_util.h"
 #include "server/tune_convert.h"
@@ -204,13 +206,63 @@ absl::StatusOr<GateResult> RunGate(const v1::TrainRequest& r,
   return result;
 }
 
+}  // namespace
+
+// A job kept in the journal (docs/training.md, "Checkpoints and resuming").
+// Shared by the job function and its commit step; when the last of them
+// lets go, the job's files are deleted unless the server is shutting down
+// and the job did not end by itself (then it resumes at the next start).
+struct PersistedJob {
+  ~PersistedJob() {
+    if (done.load() || !stopping->load()) entry->Finish();
+  }
+  std::unique_ptr<JobJournal::Entry> entry;
+  std::shared_ptr<const std::atomic<bool>> stopping;
+  JobManager* jobs = nullptr;
+  int every_epochs = 0;
+  double min_seconds = 0;
+  std::string resume;     // checkpoint bytes to continue from
+  std::string data_path;  // the kept upload ("" = read request->data())
+  std::atomic<bool> done{false};  // succeeded or failed on its own
+  absl::Mutex mu;
+  std::string job_id ABSL_GUARDED_BY(mu);  // set once submitted
+};
+
+namespace {
+
 // The body of a training job: read the data, train, publish. Runs on a
 // JobManager thread; the request is shared with the job.
-absl::StatusOr<JobOutcome> RunTrainJob(
+absl::StatusOr<JobOutcome> TrainJobBody(
     const std::shared_ptr<const v1::TrainRequest>& request,
     ModelRegistry* registry, const DataSource* data, int threads,
-    Metrics* metrics, const ProgressCallback& progress) {
-  ASSIGN_OR_RETURN(Table table, data->Load(request->data()));
+    Metrics* metrics, const ProgressCallback& progress,
+    const std::shared_ptr<PersistedJob>& persisted) {
+  CheckpointOptions checkpoints;
+  if (persisted != nullptr) {
+    checkpoints.every_epochs = persisted->every_epochs;
+    checkpoints.min_seconds = persisted->min_seconds;
+    checkpoints.resume = persisted->resume;
+    PersistedJob* p = persisted.get();
+    checkpoints.save = [p](std::string bytes, int epoch) {
+      absl::Status saved = p->entry->SaveCheckpoint(bytes);
+      std::string id;
+      {
+        absl::MutexLock lock(&p->mu);
+        id = p->job_id;
+      }
+      if (saved.ok()) {
+        p->jobs->RecordCheckpoint(id, epoch);
+        return;
+      }
+      Log(LogLevel::kWarning, "cannot save a training checkpoint",
+          {{"job", id}, {"epoch", epoch}, {"error", saved.ToString()}});
+    };
+  }
+  ASSIGN_OR_RETURN(Table table,
+                   persisted != nullptr && !persisted->data_path.empty()
+                       ? data->LoadCsvFile(persisted->data_path,
+                                           request->data())
+                       : data->Load(request->data()));
   if (metrics != nullptr) metrics->AddRowsIngested(table.num_rows());
   const std::string& target_name = request->options().target();
   const Column* target = table.Find(target_name);
@@ -227,7 +279,8 @@ absl::StatusOr<JobOutcome> RunTrainJob(
   if (HasGate(*request)) {
     ASSIGN_OR_RETURN(holdout, LoadHoldout(*request, *data, spec, &table));
   }
-  ASSIGN_OR_RETURN(TrainResult result, Train(std::move(table), spec, progress));
+  ASSIGN_OR_RETURN(TrainResult result,
+                   Train(std::move(table), spec, progress, checkpoints));
   JobOutcome outcome;
   outcome.rows_oversampled = result.rows_oversampled;
   outcome.rows_augmented = result.rows_augmented;
@@ -253,10 +306,16 @@ absl::StatusOr<JobOutcome> RunTrainJob(
   // The version is published whether the gate passed or not; the label
   // moves only when it passed.
   outcome.commit = [registry, artifact, name = request->name(),
-                    gate = outcome.gate,
+                    gate = outcome.gate, persisted,
                     label = request->promote_label()]() -> absl::StatusOr<int64_t> {
-    ASSIGN_OR_RETURN(int64_t version,
-                     registry->Publish(name, std::move(*artifact)));
+    absl::StatusOr<int64_t> published =
+        registry->Publish(name, std::move(*artifact));
+    if (persisted != nullptr) {
+      // Published or failed for good: nothing to resume.
+      persisted->done = true;
+      persisted->entry->Finish();
+    }
+    ASSIGN_OR_RETURN(int64_t version, std::move(published));
     if (gate != nullptr && gate->passed) {
       absl::Status set = registry->SetLabel(name, label, version);
       if (set.ok()) {
@@ -268,6 +327,22 @@ absl::StatusOr<JobOutcome> RunTrainJob(
     }
     return version;
   };
+  return outcome;
+}
+
+// TrainJobBody, and the journal's bookkeeping: a job cancelled by the
+// server's shutdown stays in the journal; any other end is final.
+absl::StatusOr<JobOutcome> RunTrainJob(
+    const std::shared_ptr<const v1::TrainRequest>& request,
+    ModelRegistry* registry, const DataSource* data, int threads,
+    Metrics* metrics, const ProgressCallback& progress,
+    const std::shared_ptr<PersistedJob>& persisted) {
+  absl::StatusOr<JobOutcome> outcome = TrainJobBody(
+      request, registry, data, threads, metrics, progress, persisted);
+  if (persisted != nullptr && !outcome.ok() &&
+      !(absl::IsCancelled(outcome.status()) && persisted->stopping->load())) {
+    persisted->done = true;
+  }
   return outcome;
 }
 
@@ -398,18 +473,148 @@ grpc::Status ModelServiceImpl::Train(
     if (!valid.ok()) return ToGrpcStatus(valid);
 
     auto shared = std::make_shared<const v1::TrainRequest>(*request);
-    ModelRegistry* registry = registry_;
-    const DataSource* data = data_;
-    const int threads = training_threads_;
-    Metrics* metrics = metrics_;
-    absl::StatusOr<std::string> job_id = jobs_->Submit(
-        request->name(),
-        [shared, registry, data, threads, metrics](const ProgressCallback& p) {
-          return RunTrainJob(shared, registry, data, threads, metrics, p);
-        });
+    absl::StatusOr<std::string> job_id =
+        SubmitTrainJob(shared, Persist(*request), SubmitOptions());
     if (!job_id.ok()) return ToGrpcStatus(job_id.status());
     return StreamJob(context, *job_id, writer);
   });
+}
+
+void ModelServiceImpl::EnableCheckpoints(JobJournal* journal,
+                                         double min_seconds) {
+  journal_ = journal;
+  checkpoint_min_seconds_ = min_seconds;
+}
+
+void ModelServiceImpl::BeginShutdown() { stopping_->store(true); }
+
+std::shared_ptr<PersistedJob> ModelServiceImpl::Persist(
+    const v1::TrainRequest& request) {
+  const int every = CheckpointEveryEpochs(request.options());
+  if (journal_ == nullptr || every <= 0) return nullptr;
+  std::string data_file;
+  if (request.data().source_case() == v1::Dataset::kUploadId) {
+    absl::StatusOr<std::string> path =
+        uploads_->PathOf(request.data().upload_id());
+    if (path.ok()) data_file = *std::move(path);
+  }
+  absl::StatusOr<std::unique_ptr<JobJournal::Entry>> entry =
+      journal_->Create(request.SerializeAsString(), data_file);
+  if (!entry.ok()) {
+    Log(LogLevel::kWarning,
+        "training job not kept in the journal: it will not resume after a "
+        "restart",
+        {{"model", request.name()}, {"error", entry.status().ToString()}});
+    return nullptr;
+  }
+  auto persisted = std::make_shared<PersistedJob>();
+  persisted->entry = *std::move(entry);
+  persisted->stopping = stopping_;
+  persisted->jobs = jobs_;
+  persisted->every_epochs = every;
+  persisted->min_seconds = checkpoint_min_seconds_;
+  persisted->data_path = persisted->entry->data_path();
+  return persisted;
+}
+
+absl::StatusOr<std::string> ModelServiceImpl::SubmitTrainJob(
+    std::shared_ptr<const v1::TrainRequest> request,
+    std::shared_ptr<PersistedJob> persisted, SubmitOptions options) {
+  ModelRegistry* registry = registry_;
+  const DataSource* data = data_;
+  const int threads = training_threads_;
+  Metrics* metrics = metrics_;
+  absl::StatusOr<std::string> job_id = jobs_->Submit(
+      request->name(),
+      [request, registry, data, threads, metrics,
+       persisted](const ProgressCallback& p) {
+        return RunTrainJob(request, registry, data, threads, metrics, p,
+                           persisted);
+      },
+      std::move(options));
+  if (job_id.ok() && persisted != nullptr) {
+    absl::MutexLock lock(&persisted->mu);
+    persisted->job_id = *job_id;
+  }
+  return job_id;
+}
+
+int ModelServiceImpl::ResumeJobs() {
+  if (journal_ == nullptr) return 0;
+  std::vector<absl::Status> errors;
+  std::vector<JobJournal::Claimed> claimed = journal_->ClaimUnfinished(&errors);
+  for (const absl::Status& e : errors) {
+    Log(LogLevel::kWarning, "cannot resume a training job",
+        {{"error", e.ToString()}});
+  }
+  int resumed = 0;
+  for (JobJournal::Claimed& c : claimed) {
+    const std::string uid = c.entry->uid();
+    auto request = std::make_shared<v1::TrainRequest>();
+    absl::Status valid = absl::OkStatus();
+    if (!request->ParseFromString(c.request)) {
+      valid = absl::DataLossError("its request file cannot be parsed");
+    }
+    if (valid.ok()) valid = CheckName(request->name());
+    if (valid.ok()) valid = ValidateTrainOptions(request->options());
+    if (!valid.ok()) {
+      Log(LogLevel::kWarning, "cannot resume a training job; dropped",
+          {{"journal_entry", uid}, {"error", valid.ToString()}});
+      c.entry->Finish();
+      continue;
+    }
+    SubmitOptions options;
+    options.resumed = true;
+    std::string resume;
+    absl::StatusOr<std::string> bytes = c.entry->LoadCheckpoint();
+    if (bytes.ok()) {
+      absl::StatusOr<TrainingCheckpoint> checkpoint =
+          DecodeTrainingCheckpoint(*bytes);
+      if (checkpoint.ok()) {
+        options.resumed_from_epoch = checkpoint->optimizer.epoch;
+        resume = *std::move(bytes);
+      } else {
+        options.resume_note = absl::StrCat(
+            "the checkpoint cannot be used (", checkpoint.status().message(),
+            "): training starts again from epoch 1");
+      }
+    } else if (absl::IsNotFound(bytes.status())) {
+      options.resume_note =
+          "no checkpoint had been saved yet: training starts again from "
+          "epoch 1";
+    } else {
+      options.resume_note = absl::StrCat(
+          "the checkpoint cannot be read (", bytes.status().message(),
+          "): training starts again from epoch 1");
+    }
+    auto persisted = std::make_shared<PersistedJob>();
+    persisted->entry = std::move(c.entry);
+    persisted->stopping = stopping_;
+    persisted->jobs = jobs_;
+    persisted->every_epochs = CheckpointEveryEpochs(request->options());
+    persisted->min_seconds = checkpoint_min_seconds_;
+    persisted->resume = std::move(resume);
+    persisted->data_path = persisted->entry->data_path();
+    const int from = options.resumed_from_epoch;
+    const std::string note = options.resume_note;
+    absl::StatusOr<std::string> job_id =
+        SubmitTrainJob(request, persisted, std::move(options));
+    if (!job_id.ok()) {
+      // Kept in the journal (not finished) for the next start.
+      persisted->stopping = std::make_shared<const std::atomic<bool>>(true);
+      Log(LogLevel::kWarning, "cannot resume a training job now",
+          {{"journal_entry", uid}, {"error", job_id.status().ToString()}});
+      continue;
+    }
+    ++resumed;
+    Log(LogLevel::kInfo, "training job resumed",
+        {{"job", *job_id},
+         {"model", request->name()},
+         {"journal_entry", uid},
+         {"from_epoch", from},
+         {"note", note}});
+  }
+  return resumed;
 }
 
 grpc::Status ModelServiceImpl::Tune(

@@ -21,9 +21,12 @@
 #ifndef MODELSERVER_SERVER_MODEL_SERVICE_H_
 #define MODELSERVER_SERVER_MODEL_SERVICE_H_
 
+#include <atomic>
+#include <memory>
 #include <string>
 
 #include "absl/time/time.h"
+#include "core/jobs/job_journal.h"
 #include "core/jobs/job_manager.h"
 #include "core/registry/model_registry.h"
 #include "grpcpp/grpcpp.h"
@@ -36,6 +39,8 @@
 #include "server/upload_store.h"
 
 namespace modelserver::server {
+
+struct PersistedJob;  // model_service.cc
 
 // Predict's request and response on one arena (server/arena_allocator.h).
 using PredictArenaAllocator =
@@ -107,6 +112,24 @@ class ModelServiceImpl final
                            const v1::RemoveLabelRequest* request,
                            v1::ModelInfo* response) override;
 
+  // Checkpoints (docs/training.md, "Checkpoints and resuming"): with a
+  // journal (not owned, must outlive the service; null = off), Train keeps
+  // every SGD/Adam job whose checkpoint_every_epochs is not 0 in it (its
+  // request, inline data included, and a hard link to an uploaded file),
+  // with its checkpoints, taken no sooner than `min_seconds` apart; a job
+  // that ends (succeeded, failed, cancelled) is removed from it. Call
+  // before serving.
+  void EnableCheckpoints(JobJournal* journal, double min_seconds);
+  // Submits again the journal's unfinished jobs that no other process
+  // holds: each gets a new job id, a JobResumed event after JobAccepted and
+  // epochs from its checkpoint's on (from scratch, with a note, when the
+  // checkpoint is missing or unusable); each is logged. Returns how many.
+  // Call once, at start-up.
+  int ResumeJobs();
+  // The server is shutting down: the jobs it cancels from now on stay in
+  // the journal and resume at the next start.
+  void BeginShutdown();
+
   // How long one wait for job events lasts before the stream checks whether
   // the client is still there. Default 250 ms.
   static constexpr absl::Duration kEventPoll = absl::Milliseconds(250);
@@ -126,8 +149,19 @@ class ModelServiceImpl final
                          const std::string& job_id,
                          grpc::ServerWriter<v1::TrainEvent>* writer);
 
+  // The journal entry of a new Train request, or null (no journal, no
+  // checkpoints for these options, or the entry cannot be written: logged).
+  std::shared_ptr<PersistedJob> Persist(const v1::TrainRequest& request);
+  absl::StatusOr<std::string> SubmitTrainJob(
+      std::shared_ptr<const v1::TrainRequest> request,
+      std::shared_ptr<PersistedJob> persisted, SubmitOptions options);
+
   ModelRegistry* registry_;
   JobManager* jobs_;
+  JobJournal* journal_ = nullptr;
+  double checkpoint_min_seconds_ = 0;
+  std::shared_ptr<std::atomic<bool>> stopping_ =
+      std::make_shared<std::atomic<bool>>(false);
   UploadStore* uploads_;
   const DataSource* data_;
   const int training_threads_;

@@ -180,6 +180,38 @@ absl::StatusOr<Activation> ActivationFromProto(v1::Activation a) {
   }
 }
 
+// Zero fields keep the LrScheduleSpec defaults; ValidateTrainSpec checks
+// the values.
+absl::StatusOr<LrScheduleSpec> LrScheduleFromProto(
+    const v1::LearningRateSchedule& s) {
+  LrScheduleSpec spec;
+  switch (s.kind()) {
+    case v1::LR_SCHEDULE_KIND_UNSPECIFIED:
+    case v1::LR_SCHEDULE_CONSTANT:
+      spec.kind = LrScheduleKind::kConstant;
+      break;
+    case v1::LR_SCHEDULE_STEP:
+      spec.kind = LrScheduleKind::kStep;
+      break;
+    case v1::LR_SCHEDULE_COSINE:
+      spec.kind = LrScheduleKind::kCosine;
+      break;
+    case v1::LR_SCHEDULE_PLATEAU:
+      spec.kind = LrScheduleKind::kPlateau;
+      break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          "options.lr_schedule.kind: unknown value ", s.kind()));
+  }
+  if (s.step_size() != 0) spec.step_size = s.step_size();
+  if (s.gamma() != 0) spec.gamma = s.gamma();
+  spec.min_learning_rate = s.min_learning_rate();
+  spec.warmup_epochs = s.warmup_epochs();
+  if (s.patience() != 0) spec.patience = s.patience();
+  if (s.factor() != 0) spec.factor = s.factor();
+  return spec;
+}
+
 absl::StatusOr<ModelKind> KindFromProto(v1::Task task, v1::ModelType model,
                                         ColumnType target_type) {
   if (task != v1::TASK_UNSPECIFIED && task != v1::TASK_REGRESSION &&
@@ -696,6 +728,7 @@ absl::StatusOr<TrainSpec> TrainSpecFromProto(const v1::TrainOptions& o,
   if (o.has_seed()) spec.seed = o.seed();
   if (o.has_momentum()) spec.momentum = o.momentum();
   spec.nesterov = o.nesterov();
+  ASSIGN_OR_RETURN(spec.lr_schedule, LrScheduleFromProto(o.lr_schedule()));
   if (o.has_importance_repeats()) {
     spec.importance_repeats = o.importance_repeats();
   }
@@ -721,7 +754,29 @@ absl::StatusOr<TrainSpec> TrainSpecFromProto(const v1::TrainOptions& o,
   return spec;
 }
 
+bool EpochBasedTraining(const v1::TrainOptions& options) {
+  return options.optimizer() == v1::OPTIMIZER_SGD ||
+         options.optimizer() == v1::OPTIMIZER_ADAM ||
+         (options.optimizer() == v1::OPTIMIZER_UNSPECIFIED &&
+          options.model() == v1::MODEL_TYPE_MLP);
+}
+
+int CheckpointEveryEpochs(const v1::TrainOptions& options) {
+  if (!EpochBasedTraining(options)) return 0;
+  return options.has_checkpoint_every_epochs()
+             ? options.checkpoint_every_epochs()
+             : kDefaultCheckpointEveryEpochs;
+}
+
 absl::Status ValidateTrainOptions(const v1::TrainOptions& options) {
+  if (options.has_checkpoint_every_epochs() &&
+      (options.checkpoint_every_epochs() < 0 ||
+       options.checkpoint_every_epochs() > kMaxCheckpointEveryEpochs)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.checkpoint_every_epochs: must be in [0, ",
+        kMaxCheckpointEveryEpochs, "] (0 = no checkpoints), got ",
+        options.checkpoint_every_epochs()));
+  }
   // Class weights and rebalancing imply a classifier: with the task left to
   // the target's type, a numeric target is only known to be wrong once the
   // data is read (the job then fails with the hint above).
@@ -869,6 +924,7 @@ v1::VersionInfo VersionInfoToProto(const Artifact& artifact) {
   out.set_early_stopped(m.early_stopped);
   out.set_training_seconds(m.training_seconds);
   out.set_optimizer(m.optimizer);
+  out.set_resumed_from_epoch(static_cast<int32_t>(m.resumed_from_epoch));
   if (m.tuning.has_value()) {
     *out.mutable_tuning() = TuneSummaryToProto(*m.tuning);
   }
@@ -948,6 +1004,8 @@ v1::Job JobToProto(const JobSnapshot& job) {
   out.set_created_unix_micros(job.created_unix_micros);
   out.set_started_unix_micros(job.started_unix_micros);
   out.set_finished_unix_micros(job.finished_unix_micros);
+  out.set_resumed_from_epoch(job.resumed_from_epoch);
+  out.set_checkpoint_epoch(job.checkpoint_epoch);
   out.set_kind(job.tune ? "tune" : "train");
   if (job.tune) *out.mutable_tune() = TuneProgressToProto(job.tune_progress);
   return out;
@@ -976,6 +1034,7 @@ v1::TrainEvent TrainEventToProto(const std::string& job_id,
       p->set_validation_metric(e.validation_metric);
       p->set_elapsed_seconds(e.elapsed_seconds);
       p->set_remaining_seconds(e.remaining_seconds);
+      p->set_learning_rate(e.learning_rate);
       break;
     }
     case JobEvent::Type::kSucceeded: {
@@ -999,6 +1058,12 @@ v1::TrainEvent TrainEventToProto(const std::string& job_id,
     case JobEvent::Type::kFailed:
       *out.mutable_failed() = JobFailedToProto(event.error);
       break;
+    case JobEvent::Type::kResumed: {
+      v1::JobResumed* r = out.mutable_resumed();
+      r->set_from_epoch(event.resumed_from_epoch);
+      r->set_note(event.resume_note);
+      break;
+    }
     case JobEvent::Type::kTrial:
       *out.mutable_tune_progress() = TuneProgressToProto(event.trial);
       break;

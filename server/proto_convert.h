@@ -100,8 +100,20 @@ std::string ShortestNumberText(double value);
 absl::StatusOr<TrainSpec> TrainSpecFromProto(const v1::TrainOptions& options,
                                              ColumnType target_type);
 // Checks what TrainSpecFromProto checks that does not depend on the data
-// (every target type is tried when it matters).
+// (every target type is tried when it matters), and checkpoint_every_epochs
+// (in [0, kMaxCheckpointEveryEpochs]).
 absl::Status ValidateTrainOptions(const v1::TrainOptions& options);
+
+// Whether the options train with an epoch-based optimizer (SGD or Adam:
+// set explicitly, or picked by auto for an MLP), which alone have
+// learning-rate schedules and checkpoints.
+bool EpochBasedTraining(const v1::TrainOptions& options);
+// Checkpoint interval in epochs of a job with these (validated) options:
+// checkpoint_every_epochs, unset = kDefaultCheckpointEveryEpochs; 0 when
+// not EpochBasedTraining.
+inline constexpr int kDefaultCheckpointEveryEpochs = 10;
+inline constexpr int kMaxCheckpointEveryEpochs = 1000000;
+int CheckpointEveryEpochs(const v1::TrainOptions& options);
 
 // ------------------------------------------------------------- results
 

@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <optional>
 #include <thread>
@@ -103,6 +105,22 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
       server->registry_.get(), server->jobs_.get(), server->uploads_.get(),
       server->data_.get(), options.training_threads, metrics, options.limits,
       auth);
+  if (options.checkpoint_min_seconds < 0) {
+    return absl::InvalidArgumentError(
+        "checkpoint min seconds must be >= 0");
+  }
+  absl::StatusOr<std::unique_ptr<JobJournal>> journal =
+      JobJournal::Open(absl::StrCat(options.model_dir, "/.jobs"));
+  if (journal.ok() && ::access((*journal)->dir().c_str(), W_OK) == 0) {
+    server->journal_ = *std::move(journal);
+    server->service_->EnableCheckpoints(server->journal_.get(),
+                                        options.checkpoint_min_seconds);
+    server->jobs_resumed_ = server->service_->ResumeJobs();
+  } else {
+    Log(LogLevel::kWarning,
+        "training checkpoints are off: the job journal cannot be written",
+        {{"error", journal.ok() ? "read-only" : journal.status().ToString()}});
+  }
 
   if (metrics != nullptr) {
     // civetweb (inside prometheus-cpp) throws when it cannot bind.
@@ -241,6 +259,8 @@ void Server::Shutdown(absl::Duration grace) {
       poller_.join();
     }
     ready_.store(false, std::memory_order_release);
+    // Jobs cancelled by the shutdown stay in the journal.
+    if (service_ != nullptr) service_->BeginShutdown();
     if (grpc_server_ != nullptr) {
       // Every service NOT_SERVING, and no later change.
       grpc_server_->GetHealthCheckService()->Shutdown();

@@ -75,6 +75,11 @@ struct ServerOptions {
   // win when both want a core.
   int training_threads = 0;
   int training_niceness = 10;
+  // Training checkpoints (docs/training.md): SGD/Adam jobs are kept in
+  // <model_dir>/.jobs and resumed at start-up; a due checkpoint is taken
+  // no sooner than this many seconds after the previous one (0 = at every
+  // checkpoint_every_epochs). A read-only model directory turns them off.
+  double checkpoint_min_seconds = 5;
   // Largest gRPC message received or sent, in bytes.
   int64_t max_message_bytes = 64 << 20;
   // Largest UploadDataset upload, in bytes.
@@ -113,6 +118,8 @@ class Server {
   Metrics* metrics() { return metrics_.get(); }
   // What the registry loaded at startup.
   const ModelRegistry::LoadReport& load_report() const { return report_; }
+  // Training jobs resumed from the journal at start-up.
+  int jobs_resumed() const { return jobs_resumed_; }
   ModelRegistry& registry() { return *registry_; }
 
   // Blocks until the server has shut down.
@@ -140,6 +147,7 @@ class Server {
   std::unique_ptr<ModelRegistry> registry_;
   std::unique_ptr<UploadStore> uploads_;
   std::unique_ptr<DataSource> data_;
+  std::unique_ptr<JobJournal> journal_;  // null: no checkpoints
   std::unique_ptr<JobManager> jobs_;
   std::unique_ptr<ModelServiceImpl> service_;
   std::atomic<bool> ready_{false};
@@ -152,6 +160,7 @@ class Server {
   absl::Notification stop_polling_;
   std::thread poller_;
   int port_ = 0;
+  int jobs_resumed_ = 0;
   std::string address_;
   int metrics_port_ = 0;
   std::string metrics_address_;

@@ -56,6 +56,8 @@ enum MetadataTag : uint32_t {
   kMetaEpochsRun = 19,
   kMetaEarlyStopped = 20,
   kMetaTrainingSeconds = 21,
+  // 40-44: checkpoints (docs/training.md).
+  kMetaResumedFromEpoch = 40,
   // 45-49: hyperparameter search (core/tune, docs/tuning.md).
   kMetaTuning = 45,
   // 30-34 are reserved for explanations (31-34 unused so far).
@@ -328,6 +330,10 @@ std::string EncodeMetadata(const ModelMetadata& m) {
   PutU64(&out, kMetaEpochsRun, static_cast<uint64_t>(m.epochs_run));
   PutU64(&out, kMetaEarlyStopped, m.early_stopped ? 1 : 0);
   PutF64(&out, kMetaTrainingSeconds, m.training_seconds);
+  if (m.resumed_from_epoch > 0) {
+    PutU64(&out, kMetaResumedFromEpoch,
+           static_cast<uint64_t>(m.resumed_from_epoch));
+  }
   if (m.tuning.has_value()) PutTuning(&out, *m.tuning);
   if (m.importance.has_value()) PutImportance(&out, *m.importance);
   // Written only when used, so that other artifacts keep their bytes.
@@ -469,6 +475,10 @@ absl::StatusOr<ModelMetadata> DecodeMetadata(absl::string_view bytes) {
       }
       case kMetaTrainingSeconds: {
         ASSIGN_OR_RETURN(m.training_seconds, r.ReadF64("training seconds"));
+        break;
+      }
+      case kMetaResumedFromEpoch: {
+        ASSIGN_OR_RETURN(m.resumed_from_epoch, r.ReadI64("resumed epoch"));
         break;
       }
       case kMetaImportance: {
@@ -633,6 +643,7 @@ Artifact Artifact::FromTrainResult(TrainResult r, std::string name,
   m.epochs_run = r.epochs_run;
   m.early_stopped = r.early_stopped;
   m.training_seconds = r.training_seconds;
+  m.resumed_from_epoch = r.resumed_from_epoch;
   m.importance = std::move(r.importance);
   m.rows_oversampled = r.rows_oversampled;
   m.rows_augmented = r.rows_augmented;

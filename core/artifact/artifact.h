@@ -57,6 +57,9 @@ struct ModelMetadata {
   int64_t epochs_run = 0;
   bool early_stopped = false;
   double training_seconds = 0;
+  // Training resumed from a checkpoint of this epoch after a server restart
+  // (metadata tag 40, written only when > 0); 0 = it ran uninterrupted.
+  int64_t resumed_from_epoch = 0;
   // Set on a version published by a hyperparameter search (core/tune,
   // metadata tag 45).
   std::optional<TuneSummary> tuning;
