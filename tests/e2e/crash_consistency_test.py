@@ -109,7 +109,10 @@ class Data:
 
 def train_request(name, data, repeat, upload_id=None):
     file, target, opts = SPECS[name]
-    options = pb.TrainOptions(target=target, seed=7)
+    # Not kept for resuming after a restart (checkpoint_every_epochs 0): a
+    # resumed job would publish versions while verify() compares the
+    # directory with the server. checkpoint_resume_test.py covers resuming.
+    options = pb.TrainOptions(target=target, seed=7, checkpoint_every_epochs=0)
     options.model = pb.ModelType.Value("MODEL_TYPE_" + opts["model"])
     if "optimizer" in opts:
         options.optimizer = pb.Optimizer.Value("OPTIMIZER_" + opts["optimizer"])
