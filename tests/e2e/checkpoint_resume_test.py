@@ -10,7 +10,8 @@ Usage: checkpoint_resume_test.py MODELSERVER [--keep]
 2. A new server on the same directory resumes it: its start-up line says
    jobs_resumed 1, it logs "training job resumed" with the checkpoint's
    epoch R (>= the one seen, a multiple of 10); ListJobs shows the job with
-   resumed_from_epoch R; WatchJob streams JobAccepted, JobResumed(R), then
+   resumed_from_epoch R; a replica started on the same directory while the
+   job runs resumes nothing (jobs_resumed 0, no job listed); WatchJob streams JobAccepted, JobResumed(R), then
    EpochProgress from R + 1 (not 1) to 300 and the result: exactly one
    version (1), whose VersionInfo.resumed_from_epoch is R, and the journal
    is empty afterwards.
@@ -163,6 +164,19 @@ def main():
         logged = [x for x in server.records() if x.get("msg") == "training job resumed"]
         check(len(logged) == 1 and logged[0]["from_epoch"] == r and logged[0]["model"] == "m",
               f"resume log lines: {logged}")
+        # A replica started on the same directory while the job runs does
+        # not resume it too: the first server holds the job's lock.
+        replica = fu.Server(args.modelserver, model_dir, extra=SERVER_FLAGS)
+        try:
+            rstub = pb_grpc.ModelServiceStub(grpc.insecure_channel(replica.address))
+            state = stub.GetJob(pb.GetJobRequest(job_id=job.job_id), timeout=10).state
+            check(state == pb.JOB_STATE_RUNNING, f"job state {state} when the replica started")
+            check(replica.ready.get("jobs_resumed") == 0,
+                  f"replica: jobs_resumed={replica.ready.get('jobs_resumed')}")
+            check(len(rstub.ListJobs(pb.ListJobsRequest(), timeout=10).jobs) == 0,
+                  "the replica lists a job")
+        finally:
+            check(replica.stop() == 0, "replica: exit status")
         events = watch(pb, stub, job.job_id)
         kinds = [e.WhichOneof("event") for e in events]
         check(kinds[:2] == ["accepted", "resumed"], f"first events {kinds[:3]}")
