@@ -118,14 +118,14 @@ void JobJournal::Entry::Finish() {
   lock_fd_ = -1;
 }
 
-absl::StatusOr<std::unique_ptr<JobJournal>> JobJournal::Open(
-    std::string dir) {
+absl::StatusOr<std::unique_ptr<JobJournal>> JobJournal::Open(std::string dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (!std::filesystem::is_directory(dir)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot use '", dir, "' as the job journal",
-        ec ? absl::StrCat(": ", ec.message()) : std::string(": not a directory")));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot use '", dir, "' as the job journal",
+                     ec ? absl::StrCat(": ", ec.message())
+                        : std::string(": not a directory")));
   }
   return std::unique_ptr<JobJournal>(new JobJournal(std::move(dir)));
 }

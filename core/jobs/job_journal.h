@@ -88,7 +88,7 @@ class JobJournal {
   // a hard link to that file (same file system; else the error). Returns
   // it locked. On failure nothing is left.
   absl::StatusOr<std::unique_ptr<Entry>> Create(absl::string_view request,
-                                               const std::string& data_file);
+                                                const std::string& data_file);
 
   // Claims every unfinished job no live process holds, with its request;
   // deletes what crashed creations and interrupted Finish() calls left.

@@ -54,8 +54,8 @@ std::string EncodeTrainingCheckpoint(const TrainingCheckpoint& c) {
 absl::StatusOr<TrainingCheckpoint> DecodeTrainingCheckpoint(
     absl::string_view bytes) {
   if (bytes.size() < kMagic.size() + 8) {
-    return Loss(absl::StrCat("the file is truncated (", bytes.size(),
-                             " bytes)"));
+    return Loss(
+        absl::StrCat("the file is truncated (", bytes.size(), " bytes)"));
   }
   if (bytes.substr(0, kMagic.size()) != kMagic) {
     return Loss("not a training checkpoint (bad magic bytes)");

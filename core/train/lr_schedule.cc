@@ -49,7 +49,8 @@ absl::Status ValidateLrScheduleSpec(const LrScheduleSpec& s) {
       return absl::OkStatus();
     case LrScheduleKind::kStep:
       if (s.step_size < 1) {
-        return Bad("step_size", absl::StrCat("must be >= 1, got ", s.step_size));
+        return Bad("step_size",
+                   absl::StrCat("must be >= 1, got ", s.step_size));
       }
       if (!(s.gamma > 0 && s.gamma <= 1)) {
         return Bad("gamma", absl::StrCat("must be in (0, 1], got ", s.gamma));
@@ -63,8 +64,9 @@ absl::Status ValidateLrScheduleSpec(const LrScheduleSpec& s) {
                                       static_cast<int>(s.kind)));
   }
   if (!(s.min_learning_rate >= 0) || !std::isfinite(s.min_learning_rate)) {
-    return Bad("min_learning_rate", absl::StrCat("must be a finite number >= 0, got ",
-                                                 s.min_learning_rate));
+    return Bad("min_learning_rate",
+               absl::StrCat("must be a finite number >= 0, got ",
+                            s.min_learning_rate));
   }
   if (s.kind == LrScheduleKind::kCosine) {
     if (s.warmup_epochs < 0) {
@@ -94,14 +96,13 @@ absl::Status ValidateLrScheduleFor(const LrScheduleSpec& s, double base_rate,
   }
   if (s.kind == LrScheduleKind::kCosine && s.warmup_epochs >= epochs) {
     return Bad("warmup_epochs",
-               absl::StrCat("must be less than the epochs (", epochs,
-                            "), got ", s.warmup_epochs));
+               absl::StrCat("must be less than the epochs (", epochs, "), got ",
+                            s.warmup_epochs));
   }
   return absl::OkStatus();
 }
 
-LrSchedule::LrSchedule(const LrScheduleSpec& spec, double base_rate,
-                       int epochs)
+LrSchedule::LrSchedule(const LrScheduleSpec& spec, double base_rate, int epochs)
     : spec_(spec), base_rate_(base_rate), epochs_(epochs) {
   state_.rate = base_rate;
 }

@@ -54,8 +54,8 @@ struct LrScheduleSpec {
 absl::Status ValidateLrScheduleSpec(const LrScheduleSpec& spec);
 // Also checks them against the resolved base rate and epoch count
 // (min_learning_rate <= base_rate, warmup_epochs < epochs).
-absl::Status ValidateLrScheduleFor(const LrScheduleSpec& spec,
-                                   double base_rate, int epochs);
+absl::Status ValidateLrScheduleFor(const LrScheduleSpec& spec, double base_rate,
+                                   int epochs);
 
 class LrSchedule {
  public:

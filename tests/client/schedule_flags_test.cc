@@ -85,8 +85,9 @@ TEST(ScheduleFlagsTest, ErrorsNameTheFlag) {
               HasSubstr("--lr-gamma: applies to --lr-schedule step only"));
   f = TrainFlags();
   f.lr_patience = 3;  // no schedule at all
-  EXPECT_THAT(BuildTrainOptions(f).status().message(),
-              HasSubstr("--lr-patience: applies to --lr-schedule plateau only"));
+  EXPECT_THAT(
+      BuildTrainOptions(f).status().message(),
+      HasSubstr("--lr-patience: applies to --lr-schedule plateau only"));
   f = TrainFlags();
   f.lr_schedule = "step";
   f.lr_min = 0.1;

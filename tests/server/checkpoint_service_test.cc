@@ -195,9 +195,9 @@ TEST_F(CheckpointServiceTest, FinishedJobLeavesNoJournalAndStreamsTheRate) {
     if (e.has_epoch()) rates.push_back(e.epoch().learning_rate());
     EXPECT_FALSE(e.has_resumed());
   }
-  EXPECT_EQ(rates, (std::vector<double>{0.01, 0.01, 0.01, 0.01, 0.01, 0.005,
-                                        0.005, 0.005, 0.005, 0.005, 0.0025,
-                                        0.0025}));
+  EXPECT_EQ(rates,
+            (std::vector<double>{0.01, 0.01, 0.01, 0.01, 0.01, 0.005, 0.005,
+                                 0.005, 0.005, 0.005, 0.0025, 0.0025}));
   const v1::Job job = GetJob(id);
   EXPECT_EQ(job.checkpoint_epoch(), 10);  // 5 and 10; never the last
   EXPECT_EQ(job.resumed_from_epoch(), 0);

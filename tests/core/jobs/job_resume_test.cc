@@ -14,8 +14,8 @@ std::vector<JobEvent> AllEvents(JobManager& jobs, const std::string& id) {
   std::vector<JobEvent> out;
   bool done = false;
   while (!done) {
-    auto events = jobs.WaitEvents(id, out.size(),
-                                  absl::Now() + absl::Seconds(10), &done);
+    auto events =
+        jobs.WaitEvents(id, out.size(), absl::Now() + absl::Seconds(10), &done);
     EXPECT_TRUE(events.ok());
     if (!events.ok()) break;
     for (JobEvent& e : *events) out.push_back(std::move(e));

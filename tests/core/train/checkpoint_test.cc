@@ -113,8 +113,7 @@ TEST(CheckpointTest, ResumedTrainingIsBitIdenticalToAStraightRun) {
     ASSERT_EQ(epochs.size(), 20u);
     EXPECT_EQ(epochs.front(), 11);
     EXPECT_EQ(epochs.back(), 30);
-    EXPECT_TRUE(resumed->model->parameters() ==
-                straight->model->parameters());
+    EXPECT_TRUE(resumed->model->parameters() == straight->model->parameters());
     EXPECT_EQ(resumed->validation_metrics, straight->validation_metrics);
     // The plateau schedule continued where it was.
     EXPECT_EQ(rates, std::vector<double>(straight_rates.begin() + 10,
@@ -185,7 +184,8 @@ TEST(CheckpointTest, CorruptedTruncatedOrForeignCheckpointsAreClearErrors) {
 
   o.resume = good.substr(0, 5);
   r = Train(Data(), spec, {}, o);
-  EXPECT_THAT(r.status().message(), HasSubstr("checkpoint: the file is truncated"));
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("checkpoint: the file is truncated"));
 
   o.resume = "not a checkpoint at all, just text";
   r = Train(Data(), spec, {}, o);
@@ -195,7 +195,8 @@ TEST(CheckpointTest, CorruptedTruncatedOrForeignCheckpointsAreClearErrors) {
   o.resume = good;
   r = Train(Data(/*seed=*/12), spec, {}, o);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(r.status().message(), HasSubstr("checkpoint: taken on other data"));
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("checkpoint: taken on other data"));
   TrainSpec other = spec;
   other.learning_rate = 0.02;
   r = Train(Data(), other, {}, o);

@@ -32,8 +32,8 @@ TEST(LrScheduleTest, StepHalvesEveryThreeEpochs) {
   spec.step_size = 3;
   spec.gamma = 0.5;
   LrSchedule s(spec, 0.1, 7);
-  EXPECT_THAT(Rates(s, 7), testing::ElementsAre(0.1, 0.1, 0.1, 0.05, 0.05,
-                                                0.05, 0.025));
+  EXPECT_THAT(Rates(s, 7),
+              testing::ElementsAre(0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025));
 }
 
 // base 0.1, min 0, 5 epochs: t/T = 0, 1/4, 1/2, 3/4, 1:
@@ -83,8 +83,8 @@ TEST(LrScheduleTest, PlateauOnAConstructedLossSequence) {
     rates.push_back(s.Rate(e));
     s.Observe(losses[e - 1]);
   }
-  EXPECT_THAT(rates, testing::ElementsAre(0.1, 0.1, 0.1, 0.1, 0.05, 0.05,
-                                          0.025, 0.025, 0.025, 0.02));
+  EXPECT_THAT(rates, testing::ElementsAre(0.1, 0.1, 0.1, 0.1, 0.05, 0.05, 0.025,
+                                          0.025, 0.025, 0.02));
   EXPECT_EQ(s.state().best_loss, 0.7);
   EXPECT_EQ(s.state().bad_epochs, 0);
 
@@ -143,8 +143,7 @@ class MeanObjective : public Objective {
  public:
   int64_t num_parameters() const override { return 1; }
   int64_t num_examples() const override { return 2; }
-  double EvaluateBatch(const Eigen::VectorXd& w,
-                       absl::Span<const int64_t> rows,
+  double EvaluateBatch(const Eigen::VectorXd& w, absl::Span<const int64_t> rows,
                        Eigen::VectorXd* gradient) override {
     const double x[] = {1.0, 3.0};
     double loss = 0, g = 0;
