@@ -473,6 +473,9 @@ std::string ModelText(const v1::ModelInfo& info) {
   if (last.has_importance()) {
     absl::StrAppend(&out, "\n", ImportanceText(last.importance()));
   }
+  if (last.has_augmentation()) {
+    absl::StrAppend(&out, "\n", AugmentationText(last.augmentation()));
+  }
   return out;
 }
 

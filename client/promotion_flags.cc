@@ -107,4 +107,28 @@ std::string PromotionText(const v1::TrainResult& r) {
   return out;
 }
 
+std::string AugmentationText(const v1::AugmentationSummary& a) {
+  std::string out;
+  if (a.rows_oversampled() != 0 || a.rows_augmented() != 0) {
+    absl::StrAppend(&out, "training rows added: ", a.rows_oversampled(),
+                    " by oversampling, ", a.rows_augmented(),
+                    " by augmentation\n");
+  }
+  if (a.class_weights_size() > 0) {
+    absl::StrAppend(&out, "class weights:");
+    for (const v1::ClassWeight& w : a.class_weights()) {
+      absl::StrAppend(&out, " ", w.label(), "=",
+                      absl::StrFormat("%.6g", w.weight()));
+    }
+    absl::StrAppend(&out, "\n");
+  }
+  if (a.has_gate()) {
+    absl::StrAppend(&out, "gate at training: ",
+                    a.gate().passed() ? "passed" : "failed", " on ",
+                    a.gate().holdout_rows(), " holdout rows: ",
+                    a.gate().reason(), "\n");
+  }
+  return out;
+}
+
 }  // namespace modelserver::client

@@ -49,6 +49,10 @@ absl::Status ApplyPromotionFlags(const PromotionFlags& flags,
 // each condition (when the request had a gate). "" when neither.
 std::string PromotionText(const v1::TrainResult& result);
 
+// `modelctl get`'s lines for a version's AugmentationSummary: rows added,
+// class weights, and the gate's verdict at training.
+std::string AugmentationText(const v1::AugmentationSummary& summary);
+
 }  // namespace modelserver::client
 
 #endif  // MODELSERVER_CLIENT_PROMOTION_FLAGS_H_

@@ -173,17 +173,17 @@ absl::Status ValidateGate(const GateSpec& gate, GateTask task,
     return absl::InvalidArgumentError(absl::StrCat(
         field, ": a gate needs at least one condition or better_than_label"));
   }
-  const absl::string_view kind = task == GateTask::kRegression ? "regression"
-                                 : task == GateTask::kClassification
-                                     ? "classification"
-                                     : "any";
+  const std::string kind =
+      task == GateTask::kRegression       ? " for regression models"
+      : task == GateTask::kClassification ? " for classification models"
+                                          : "";
   for (size_t i = 0; i < gate.conditions.size(); ++i) {
     const GateCondition& c = gate.conditions[i];
     if (!IsGateMetric(c.metric, task)) {
       return absl::InvalidArgumentError(absl::StrCat(
           field, ".conditions[", i, "] '", GateConditionText(c),
-          "': unknown metric '", c.metric, "' for ", kind,
-          " models; expected one of: ", Names(task)));
+          "': unknown metric '", c.metric, "'", kind,
+          "; expected one of: ", Names(task)));
     }
     if (!std::isfinite(c.value)) {
       return absl::InvalidArgumentError(
@@ -200,7 +200,7 @@ absl::Status ValidateGate(const GateSpec& gate, GateTask task,
     if (!IsGateMetric(gate.compare_metric, task)) {
       return absl::InvalidArgumentError(absl::StrCat(
           field, ".compare_metric: unknown metric '", gate.compare_metric,
-          "' for ", kind, " models; expected one of: ", Names(task)));
+          "'", kind, "; expected one of: ", Names(task)));
     }
   }
   return absl::OkStatus();

@@ -130,5 +130,31 @@ TEST(PromotionFlagsTest, PrintsTheVerdict) {
   EXPECT_THAT(json, HasSubstr("\"rows_oversampled\":60"));
 }
 
+TEST(PromotionFlagsTest, PrintsTheSummaryOfAVersion) {
+  v1::AugmentationSummary a;
+  a.set_rows_oversampled(246);
+  a.set_rows_augmented(1144);
+  v1::ClassWeight* w = a.add_class_weights();
+  w->set_label("benign");
+  w->set_weight(0.5698);
+  w = a.add_class_weights();
+  w->set_label("malignant");
+  w->set_weight(4.07);
+  a.mutable_gate()->set_passed(false);
+  a.mutable_gate()->set_holdout_rows(81);
+  a.mutable_gate()->set_reason("f1_macro 0.627757 < 0.99");
+  EXPECT_EQ(AugmentationText(a),
+            "training rows added: 246 by oversampling, 1144 by augmentation\n"
+            "class weights: benign=0.5698 malignant=4.07\n"
+            "gate at training: failed on 81 holdout rows: f1_macro 0.627757 "
+            "< 0.99\n");
+  v1::ModelInfo info;
+  info.set_name("cancer");
+  v1::VersionInfo* v = info.add_versions();
+  v->set_version(4);
+  *v->mutable_augmentation() = a;
+  EXPECT_THAT(ModelText(info), HasSubstr("gate at training: failed"));
+}
+
 }  // namespace
 }  // namespace modelserver::client
