@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -12,26 +13,97 @@
 namespace modelserver {
 namespace {
 
-// Rows predicted at once while a column is shuffled: a fixed number (not a
-// function of the thread count), so results do not depend on the pool.
+// Rows predicted at once (MLPs): a fixed number (not a function of the
+// thread count), so results do not depend on the pool, and the hidden
+// activations of a block stay small.
 constexpr int64_t kBlockRows = 1024;
+// MLPs: never fewer rows than this for the work budget.
+constexpr int64_t kMinMlpRows = 200;
+// Per-thread working copies of the rows (MLPs) are used only while they
+// take at most this many bytes each; beyond, one thread does the work.
+constexpr int64_t kMaxCopyBytes = int64_t{256} << 20;
 
-// Outputs of `model` on `x` with the columns in `group` taken from the rows
-// `perm` (row i of those columns from row perm[i]), block by block.
-Eigen::MatrixXd PredictShuffled(const Model& model, const Eigen::MatrixXd& x,
-                                const std::vector<int>& group,
-                                const std::vector<int64_t>& perm) {
+bool IsLinear(ModelKind kind) {
+  return kind == ModelKind::kLinearRegression ||
+         kind == ModelKind::kLogisticRegression;
+}
+
+// Outputs of `model` on `x` (block by block).
+Eigen::MatrixXd PredictBlocks(const Model& model, const Eigen::MatrixXd& x) {
   const int64_t n = x.rows();
   Eigen::MatrixXd out(n, model.num_outputs());
-  Eigen::MatrixXd block;
   for (int64_t begin = 0; begin < n; begin += kBlockRows) {
     const int64_t rows = std::min(kBlockRows, n - begin);
-    block = x.middleRows(begin, rows);
-    for (int j : group) {
-      for (int64_t i = 0; i < rows; ++i) block(i, j) = x(perm[begin + i], j);
-    }
-    out.middleRows(begin, rows) = model.Predict(block);
+    out.middleRows(begin, rows) = model.Predict(x.middleRows(begin, rows));
   }
+  return out;
+}
+
+// Linear and logistic models, exactly: only the shuffled columns change the
+// logits, Z' = Z + sum over j in the group of (x'_j - x_j) W(j, .), so a
+// shuffle costs rows x |group| x outputs instead of a full prediction.
+class LinearShuffler {
+ public:
+  LinearShuffler(const Model& model, const Eigen::MatrixXd& x)
+      : model_(model),
+        x_(x),
+        weights_(model.parameters().data(), model.num_inputs(),
+                 model.num_outputs()),
+        head_(model_internal::HeadFor(
+            model.kind(),
+            model.kind() == ModelKind::kLinearRegression
+                ? 0
+                : (model.num_outputs() == 1 ? 2 : model.num_outputs()))) {
+    const int k = model.num_outputs();
+    logits_.resize(x.rows(), k);
+    for (int s = 0; s < k; ++s) {
+      logits_.col(s).noalias() = x * weights_.col(s);
+      logits_.col(s).array() +=
+          model.parameters()[weights_.size() + static_cast<Eigen::Index>(s)];
+    }
+  }
+  // The outputs on the unshuffled rows.
+  Eigen::MatrixXd Baseline() const {
+    Eigen::MatrixXd out = logits_;
+    model_internal::ApplyHead(head_, &out);
+    return out;
+  }
+  Eigen::MatrixXd Shuffled(const std::vector<int>& group,
+                           const std::vector<int64_t>& perm) const {
+    Eigen::MatrixXd z = logits_;
+    const int64_t n = x_.rows();
+    Eigen::VectorXd delta(n);
+    for (int j : group) {
+      for (int64_t i = 0; i < n; ++i) delta[i] = x_(perm[i], j) - x_(i, j);
+      for (int s = 0; s < model_.num_outputs(); ++s) {
+        const double w = weights_(j, s);
+        if (w != 0) z.col(s) += w * delta;
+      }
+    }
+    model_internal::ApplyHead(head_, &z);
+    return z;
+  }
+
+ private:
+  const Model& model_;
+  const Eigen::MatrixXd& x_;
+  const Eigen::Map<const Eigen::MatrixXd> weights_;
+  const model_internal::OutputHead head_;
+  Eigen::MatrixXd logits_;
+};
+
+// Any model: the shuffled columns written into a working copy of the rows,
+// a full prediction, the columns restored.
+Eigen::MatrixXd PredictShuffled(const Model& model, const Eigen::MatrixXd& x,
+                                const std::vector<int>& group,
+                                const std::vector<int64_t>& perm,
+                                Eigen::MatrixXd* work) {
+  const int64_t n = x.rows();
+  for (int j : group) {
+    for (int64_t i = 0; i < n; ++i) (*work)(i, j) = x(perm[i], j);
+  }
+  Eigen::MatrixXd out = PredictBlocks(model, *work);
+  for (int j : group) work->col(j) = x.col(j);
   return out;
 }
 
@@ -47,6 +119,11 @@ absl::Status ValidateImportanceOptions(const FeatureImportanceOptions& o) {
     return absl::InvalidArgumentError(
         absl::StrCat("importance max_rows: must be in [1, ", kMaxImportanceRows,
                      "], got ", o.max_rows));
+  }
+  if (!(o.mlp_work_budget > 0) || !std::isfinite(o.mlp_work_budget)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("importance mlp_work_budget: must be finite and > 0, got ",
+                     o.mlp_work_budget));
   }
   return absl::OkStatus();
 }
@@ -147,9 +224,21 @@ absl::StatusOr<FeatureImportanceReport> PermutationImportance(
     groups[sources[j]].push_back(static_cast<int>(j));
   }
 
-  // The sampled rows.
+  // The sampled rows (MLPs: also within the work budget).
+  int64_t max_rows = options.max_rows;
+  const bool linear = IsLinear(model.kind());
+  if (!linear) {
+    const double per_row = static_cast<double>(num_columns) * options.repeats *
+                           static_cast<double>(model.parameters().size());
+    const double rows = std::max<double>(
+        kMinMlpRows,
+        std::floor(options.mlp_work_budget / std::max(1.0, per_row)));
+    if (rows < static_cast<double>(max_rows)) {
+      max_rows = static_cast<int64_t>(rows);
+    }
+  }
   const std::vector<int64_t> sample =
-      ImportanceSample(x.rows(), options.max_rows, options.seed);
+      ImportanceSample(x.rows(), max_rows, options.seed);
   const int64_t n = static_cast<int64_t>(sample.size());
   Eigen::MatrixXd xs, ys;
   std::vector<int32_t> cs;
@@ -173,29 +262,45 @@ absl::StatusOr<FeatureImportanceReport> PermutationImportance(
   report.rows = n;
   report.repeats = options.repeats;
   report.seed = options.seed;
-  report.baseline = MainMetric(model.kind(), model.Predict(xs), ys, cs);
+  std::optional<LinearShuffler> shuffler;
+  if (linear) {
+    shuffler.emplace(model, xs);
+    report.baseline = MainMetric(model.kind(), shuffler->Baseline(), ys, cs);
+  } else {
+    report.baseline =
+        MainMetric(model.kind(), PredictBlocks(model, xs), ys, cs);
+  }
 
   const int repeats = options.repeats;
   const int64_t tasks = static_cast<int64_t>(num_columns) * repeats;
   std::vector<double> drops(static_cast<size_t>(tasks), 0.0);
-  auto run = [&](int64_t task) {
-    const int c = static_cast<int>(task / repeats);
-    const int r = static_cast<int>(task % repeats);
-    // A column without outputs (impossible for a fitted pipeline) or a
-    // single row cannot change a prediction: drop 0 without predicting.
-    if (groups[c].empty() || n < 2) return;
-    const std::vector<int64_t> perm =
-        ImportancePermutation(n, options.seed, r, c);
-    const Eigen::MatrixXd out = PredictShuffled(model, xs, groups[c], perm);
-    drops[task] = report.baseline - MainMetric(model.kind(), out, ys, cs);
-  };
+  const int64_t copy_bytes =
+      n * xs.cols() * static_cast<int64_t>(sizeof(double));
   const int parts =
-      PartCount(pool, tasks, n * std::max<int64_t>(1, xs.cols()), 1 << 16);
+      !linear && copy_bytes > kMaxCopyBytes
+          ? 1
+          : PartCount(pool, tasks,
+                      n * std::max<int64_t>(1, linear ? 1 : xs.cols()),
+                      1 << 16);
   RunParts(
-      pool,
+      parts > 1 ? pool : nullptr,
       [&](int part) {
+        Eigen::MatrixXd work;
+        if (!linear) work = xs;
         const int64_t end = PartBegin(tasks, parts, part + 1);
-        for (int64_t t = PartBegin(tasks, parts, part); t < end; ++t) run(t);
+        for (int64_t t = PartBegin(tasks, parts, part); t < end; ++t) {
+          const int c = static_cast<int>(t / repeats);
+          const int r = static_cast<int>(t % repeats);
+          // A column without outputs (impossible for a fitted pipeline) or
+          // a single row cannot change a prediction: drop 0.
+          if (groups[c].empty() || n < 2) continue;
+          const std::vector<int64_t> perm =
+              ImportancePermutation(n, options.seed, r, c);
+          const Eigen::MatrixXd out =
+              linear ? shuffler->Shuffled(groups[c], perm)
+                     : PredictShuffled(model, xs, groups[c], perm, &work);
+          drops[t] = report.baseline - MainMetric(model.kind(), out, ys, cs);
+        }
       },
       parts);
 

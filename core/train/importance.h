@@ -24,6 +24,14 @@
 // same way (all one-hot levels or all five date parts together): this is
 // how the shuffle is applied, on the design matrix, without the raw table.
 //
+// Cost: linear and logistic models are not re-run: only the shuffled
+// columns change the logits (Z' = Z + (X'_g - X_g) W_g, exact up to
+// rounding, so a column with zero weights drops exactly 0), rows x |group|
+// x outputs per shuffle. Other models (MLPs) predict every shuffled row set
+// in full; for them the rows are further limited so that columns x repeats
+// x rows x parameters stays within options.mlp_work_budget multiply-adds
+// (2^35 by default; never below 200 rows): report.rows is the number used.
+//
 // Determinism: the result depends only on the inputs and the options (the
 // seed included), never on the thread count: each (column, repeat) has its
 // own permutation and rows are predicted in fixed blocks.
@@ -51,6 +59,10 @@ struct FeatureImportanceOptions {
   // down with the seed. Default 10,000.
   int64_t max_rows = 10000;
   uint64_t seed = 42;
+  // MLPs (and any model that is not linear/logistic): rows are further
+  // limited so that columns x repeats x rows x parameters stays within this
+  // many multiply-adds, but never below 200 rows. Finite, > 0. Default 2^35.
+  double mlp_work_budget = 34359738368.0;
 };
 inline constexpr int kMaxImportanceRepeats = 100;
 inline constexpr int64_t kMaxImportanceRows = 1000000;

@@ -238,6 +238,136 @@ TEST(ImportanceTest, DeterministicAndThreadIndependent) {
   EXPECT_TRUE(differs);
 }
 
+// Drops recomputed by shuffling the design matrix and predicting in full.
+std::vector<std::vector<double>> DirectDrops(
+    const Model& model, const Eigen::MatrixXd& x, const EncodedTarget& y,
+    const std::vector<int>& sources, int columns, int repeats, uint64_t seed) {
+  const double base =
+      MainMetric(model.kind(), model.Predict(x), y.y, y.classes);
+  std::vector<std::vector<double>> drops(columns);
+  for (int c = 0; c < columns; ++c) {
+    for (int r = 0; r < repeats; ++r) {
+      const std::vector<int64_t> perm =
+          ImportancePermutation(x.rows(), seed, r, c);
+      Eigen::MatrixXd xp = x;
+      for (int j = 0; j < x.cols(); ++j) {
+        if (sources[j] != c) continue;
+        for (Eigen::Index i = 0; i < x.rows(); ++i) xp(i, j) = x(perm[i], j);
+      }
+      drops[c].push_back(
+          base - MainMetric(model.kind(), model.Predict(xp), y.y, y.classes));
+    }
+  }
+  return drops;
+}
+
+// Linear and logistic models update only the shuffled columns' terms of the
+// logits: the same drops as predicting the shuffled matrix in full.
+TEST(ImportanceTest, LinearShortcutEqualsFullPrediction) {
+  const struct {
+    const char* file;
+    ModelKind kind;
+    const char* target;
+  } cases[] = {
+      {"mpg.csv", ModelKind::kLinearRegression, "hwy"},
+      {"breast_cancer.csv", ModelKind::kLogisticRegression, "diagnosis"},
+      {"iris.csv", ModelKind::kLogisticRegression, "species"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.file);
+    const Table t = Load(c.file);
+    TrainSpec s;
+    s.kind = c.kind;
+    s.target = c.target;
+    s.importance_repeats = 3;
+    auto r = Train(t, s);
+    ASSERT_TRUE(r.ok()) << r.status();
+    auto x = r->pipeline.Transform(t);
+    ASSERT_TRUE(x.ok());
+    auto y = EncodeTarget(*t.Find(c.target), c.kind, r->class_labels);
+    ASSERT_TRUE(y.ok());
+    const int columns = static_cast<int>(r->pipeline.inputs().size());
+    const auto direct = DirectDrops(
+        *r->model, *x, *y, r->pipeline.output_sources(), columns, 3, s.seed);
+    ASSERT_EQ(r->importance->columns.size(), static_cast<size_t>(columns));
+    EXPECT_EQ(r->importance->rows, t.num_rows());
+    // 1 and 4 threads: bit-identical.
+    std::vector<std::string> names;
+    for (const InputColumn& in : r->pipeline.inputs()) names.push_back(in.name);
+    FeatureImportanceOptions o;
+    o.repeats = 3;
+    ThreadPool pool(4);
+    auto one = PermutationImportance(*r->model, *x, y->y, y->classes,
+                                     r->pipeline.output_sources(), names, o,
+                                     "training");
+    auto four = PermutationImportance(*r->model, *x, y->y, y->classes,
+                                      r->pipeline.output_sources(), names, o,
+                                      "training", &pool);
+    ASSERT_TRUE(one.ok() && four.ok());
+    for (int k = 0; k < columns; ++k) {
+      EXPECT_EQ(one->columns[k].drops, four->columns[k].drops);
+      EXPECT_EQ(one->columns[k].drops, r->importance->columns[k].drops);
+    }
+    for (int k = 0; k < columns; ++k) {
+      for (int rep = 0; rep < 3; ++rep) {
+        EXPECT_NEAR(r->importance->columns[k].drops[rep], direct[k][rep], 1e-9)
+            << k << " " << rep;
+      }
+    }
+  }
+}
+
+// MLPs: rows limited to the work budget (never below 200).
+TEST(ImportanceTest, MlpRowsWithinTheWorkBudget) {
+  Rng rng(5);
+  std::vector<Column> cols;
+  for (int j = 0; j < 6; ++j) {
+    std::vector<double> v;
+    for (int i = 0; i < 1500; ++i) v.push_back(rng.Normal());
+    cols.push_back(Column::Numeric("x" + std::to_string(j), v));
+  }
+  std::vector<double> yv;
+  for (int i = 0; i < 1500; ++i) yv.push_back(cols[0].values()[i] * 2);
+  cols.push_back(Column::Numeric("y", yv));
+  const Table t = MakeTable(std::move(cols));
+  TrainSpec s;
+  s.kind = ModelKind::kMlpRegressor;
+  s.target = "y";
+  s.hidden_layers = {10};
+  s.epochs = 3;
+  s.importance_repeats = 0;
+  auto r = Train(t, s);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const int64_t params = r->model->parameters().size();
+  ASSERT_EQ(params, 6 * 10 + 10 + 10 + 1);
+  auto x = r->pipeline.Transform(t);
+  auto y = EncodeTarget(*t.Find("y"), s.kind, {});
+  ASSERT_TRUE(x.ok() && y.ok());
+  const std::vector<std::string> names = {"x0", "x1", "x2", "x3", "x4", "x5"};
+  FeatureImportanceOptions o;
+  o.repeats = 2;
+  // 6 columns x 2 repeats x 81 parameters = 972 per row: 700 rows.
+  o.mlp_work_budget = 972.0 * 700 + 500;
+  auto rep =
+      PermutationImportance(*r->model, *x, y->y, y->classes,
+                            r->pipeline.output_sources(), names, o, "training");
+  ASSERT_TRUE(rep.ok()) << rep.status();
+  EXPECT_EQ(rep->rows, 700);
+  o.mlp_work_budget = 972.0 * 10;  // 10 rows: raised to 200
+  rep =
+      PermutationImportance(*r->model, *x, y->y, y->classes,
+                            r->pipeline.output_sources(), names, o, "training");
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(rep->rows, 200);
+  o.mlp_work_budget = 0;
+  EXPECT_EQ(
+      PermutationImportance(*r->model, *x, y->y, y->classes,
+                            r->pipeline.output_sources(), names, o, "training")
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+}
+
 TEST(ImportanceTest, SampleIsSortedDistinctAndSeeded) {
   const std::vector<int64_t> all = ImportanceSample(5, 10, 1);
   EXPECT_EQ(all, (std::vector<int64_t>{0, 1, 2, 3, 4}));
