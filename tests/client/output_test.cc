@@ -148,7 +148,8 @@ TEST(TrainJsonTest, KeysAndValues) {
                                    "metrics_on", "train_metrics", "epochs",
                                    "early_stopped",
                                    "training_seconds", "rows_train",
-                                   "rows_validation", "rows_dropped"));
+                                   "rows_validation", "rows_dropped",
+                                   "rows_oversampled", "rows_augmented"));
   EXPECT_EQ(Field(s, "name").string_value(), "prices");
   EXPECT_EQ(Field(s, "version").number_value(), 3);
   EXPECT_EQ(Field(s, "job_id").string_value(), "job-7");
