@@ -111,15 +111,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   }
   absl::StatusOr<std::unique_ptr<JobJournal>> journal =
       JobJournal::Open(absl::StrCat(options.model_dir, "/.jobs"));
-  if (journal.ok() && ::access((*journal)->dir().c_str(), W_OK) == 0) {
+  if (journal.ok() && ::access(options.model_dir.c_str(), W_OK) == 0) {
     server->journal_ = *std::move(journal);
     server->service_->EnableCheckpoints(server->journal_.get(),
                                         options.checkpoint_min_seconds);
     server->jobs_resumed_ = server->service_->ResumeJobs();
   } else {
-    Log(LogLevel::kWarning,
+    // A read-only model directory is already reported (by the upload
+    // store, as a warning): this is its consequence.
+    const bool read_only =
+        journal.ok() || absl::IsFailedPrecondition(journal.status());
+    Log(read_only ? LogLevel::kInfo : LogLevel::kWarning,
         "training checkpoints are off: the job journal cannot be written",
-        {{"error", journal.ok() ? "read-only" : journal.status().ToString()}});
+        {{"error", journal.ok() ? "not writable" : journal.status().ToString()}});
   }
 
   if (metrics != nullptr) {

@@ -120,12 +120,10 @@ void JobJournal::Entry::Finish() {
 
 absl::StatusOr<std::unique_ptr<JobJournal>> JobJournal::Open(std::string dir) {
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (!std::filesystem::is_directory(dir)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot use '", dir, "' as the job journal",
-                     ec ? absl::StrCat(": ", ec.message())
-                        : std::string(": not a directory")));
+  if (std::filesystem::exists(dir, ec) &&
+      !std::filesystem::is_directory(dir, ec)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot use '", dir, "' as the job journal: not a directory"));
   }
   return std::unique_ptr<JobJournal>(new JobJournal(std::move(dir)));
 }
@@ -135,6 +133,9 @@ absl::StatusOr<std::unique_ptr<JobJournal::Entry>> JobJournal::Create(
   const std::string uid = NewUid();
   const std::string tmp = absl::StrCat(dir_, "/", uid, kTmpSuffix);
   const std::string final_dir = absl::StrCat(dir_, "/", uid);
+  if (::mkdir(dir_.c_str(), 0755) != 0 && errno != EEXIST) {
+    return Errno(errno, "cannot create", dir_);
+  }
   if (::mkdir(tmp.c_str(), 0755) != 0) {
     return Errno(errno, "cannot create", tmp);
   }
@@ -172,6 +173,7 @@ std::vector<JobJournal::Claimed> JobJournal::ClaimUnfinished(
   };
   std::error_code ec;
   std::vector<std::string> names;
+  if (!std::filesystem::exists(dir_, ec)) return out;  // no job ever kept
   for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
     if (e.is_directory()) names.push_back(e.path().filename().string());
   }

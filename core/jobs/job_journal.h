@@ -78,8 +78,9 @@ class JobJournal {
     std::string request;
   };
 
-  // Creates `dir` (and its parents) if needed. FAILED_PRECONDITION naming
-  // it when it cannot be created or is not a directory.
+  // A journal in `dir`, which Create() makes (one level) when it first
+  // needs it. FAILED_PRECONDITION naming it when it exists and is not a
+  // directory.
   static absl::StatusOr<std::unique_ptr<JobJournal>> Open(std::string dir);
 
   const std::string& dir() const { return dir_; }

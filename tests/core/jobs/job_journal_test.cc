@@ -72,6 +72,8 @@ TEST(JobJournalTest, DataFileIsKeptAsAHardLink) {
   const std::string dir = TempDir("data");
   auto journal = JobJournal::Open(dir);
   ASSERT_TRUE(journal.ok());
+  EXPECT_FALSE(fs::exists(dir));  // made when a job is first kept
+  fs::create_directories(dir);
   const std::string upload = dir + "/upload.csv";
   std::ofstream(upload) << "x,y\n1,2\n";
   auto entry = (*journal)->Create("r", upload);
