@@ -266,6 +266,18 @@ absl::Status RunInspect(const Flags& f) {
       m.early_stopped ? " (early stop)" : "", m.training_seconds);
   PrintMetrics("training metrics:", m.train_metrics);
   PrintMetrics("validation metrics:", m.validation_metrics);
+  if (m.importance.has_value() && !m.importance->columns.empty()) {
+    const FeatureImportanceReport& imp = *m.importance;
+    std::printf(
+        "permutation importance (%s drop on %lld %s rows, %d repeats, seed "
+        "%llu):\n",
+        imp.metric.c_str(), static_cast<long long>(imp.rows),
+        imp.data.c_str(), imp.repeats,
+        static_cast<unsigned long long>(imp.seed));
+    for (const ColumnImportance& c : imp.columns) {
+      std::printf("  %-24s %12.6g +- %.3g\n", c.column.c_str(), c.mean, c.std);
+    }
+  }
   return absl::OkStatus();
 }
 

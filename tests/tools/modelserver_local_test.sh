@@ -24,6 +24,7 @@ out=$("$BIN" inspect --model-dir "$tmp/m" --name iris --version 1 2>&1) || fail 
 expect_contains inspect "$out" "model iris version 1: logistic_regression, target 'species' (categorical)"
 expect_contains inspect "$out" "classes: setosa, versicolor, virginica"
 expect_contains inspect "$out" "petal_width_cm           numeric"
+expect_contains inspect "$out" "permutation importance (accuracy drop on 150 training rows, 5 repeats, seed 42):"
 
 out=$("$BIN" evaluate --model-dir "$tmp/m" --name iris --data "$DATA/iris.csv" 2>&1) || fail "evaluate exit $?"
 expect_contains evaluate "$out" "iris version 2 on"
