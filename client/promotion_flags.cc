@@ -13,10 +13,10 @@ namespace modelserver::client {
 absl::StatusOr<v1::GateCondition> ParseGateFlag(absl::string_view text) {
   const size_t at = text.find_first_of("<>");
   if (at == absl::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--gate: '", text,
-        "' is not <metric><op><value> with op one of >=, >, <=, < "
-        "(e.g. 'f1_macro>=0.9')"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--gate: '", text,
+                     "' is not <metric><op><value> with op one of >=, >, <=, < "
+                     "(e.g. 'f1_macro>=0.9')"));
   }
   const size_t op_len = at + 1 < text.size() && text[at + 1] == '=' ? 2 : 1;
   v1::GateCondition c;
@@ -43,10 +43,10 @@ absl::Status ApplyPromotionFlags(const PromotionFlags& f,
       double w = 0;
       if (eq == absl::string_view::npos || eq == 0 ||
           !absl::SimpleAtod(pair.substr(eq + 1), &w)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "--class-weight: '", pair,
-            "' is not LABEL=WEIGHT (expected balanced, none or "
-            "LABEL=WEIGHT,...)"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("--class-weight: '", pair,
+                         "' is not LABEL=WEIGHT (expected balanced, none or "
+                         "LABEL=WEIGHT,...)"));
       }
       v1::ClassWeight* cw = o->add_class_weights();
       cw->set_label(std::string(pair.substr(0, eq)));
@@ -76,11 +76,11 @@ std::string PromotionText(const v1::TrainResult& r) {
   std::string out;
   if (r.rows_oversampled() != 0 || r.rows_augmented() != 0) {
     absl::StrAppend(
-        &out, absl::StrFormat("training rows added: %d by oversampling, %d "
-                              "by augmentation (the optimizer saw %d)\n",
-                              r.rows_oversampled(), r.rows_augmented(),
-                              r.rows_train() + r.rows_oversampled() +
-                                  r.rows_augmented()));
+        &out, absl::StrFormat(
+                  "training rows added: %d by oversampling, %d "
+                  "by augmentation (the optimizer saw %d)\n",
+                  r.rows_oversampled(), r.rows_augmented(),
+                  r.rows_train() + r.rows_oversampled() + r.rows_augmented()));
   }
   if (!r.has_gate()) return out;
   const v1::GateResult& g = r.gate();
@@ -98,9 +98,9 @@ std::string PromotionText(const v1::TrainResult& r) {
     absl::StrAppend(&out, "  ", c.passed() ? "pass" : "FAIL", "  ",
                     c.condition(), ": ", absl::StrFormat("%.6g", c.value()));
     if (c.baseline_version() != 0) {
-      absl::StrAppend(&out, absl::StrFormat(" vs %.6g (version %d)",
-                                            c.baseline_value(),
-                                            c.baseline_version()));
+      absl::StrAppend(
+          &out, absl::StrFormat(" vs %.6g (version %d)", c.baseline_value(),
+                                c.baseline_version()));
     }
     absl::StrAppend(&out, "\n");
   }
@@ -123,10 +123,10 @@ std::string AugmentationText(const v1::AugmentationSummary& a) {
     absl::StrAppend(&out, "\n");
   }
   if (a.has_gate()) {
-    absl::StrAppend(&out, "gate at training: ",
-                    a.gate().passed() ? "passed" : "failed", " on ",
-                    a.gate().holdout_rows(), " holdout rows: ",
-                    a.gate().reason(), "\n");
+    absl::StrAppend(
+        &out, "gate at training: ", a.gate().passed() ? "passed" : "failed",
+        " on ", a.gate().holdout_rows(), " holdout rows: ", a.gate().reason(),
+        "\n");
   }
   return out;
 }

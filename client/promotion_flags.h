@@ -21,15 +21,15 @@ namespace modelserver::client {
 struct PromotionFlags {
   // --class-weight: "" | none | balanced | LABEL=W,LABEL=W...
   std::string class_weight;
-  std::string rebalance;  // --rebalance: "" | none | oversample
+  std::string rebalance;                // --rebalance: "" | none | oversample
   std::optional<double> augment_noise;  // --augment-noise
   std::optional<int> augment_copies;    // --augment-copies
   std::string holdout;                  // --holdout FILE (read by Train)
   std::optional<double> holdout_fraction;  // --holdout-fraction
-  std::vector<std::string> gates;       // --gate 'f1_macro>=0.9' (repeatable)
-  std::string gate_better_than;         // --gate-better-than LABEL
-  std::string gate_metric;              // --gate-metric (with better-than)
-  std::string promote_label;            // --promote-label
+  std::vector<std::string> gates;  // --gate 'f1_macro>=0.9' (repeatable)
+  std::string gate_better_than;    // --gate-better-than LABEL
+  std::string gate_metric;         // --gate-metric (with better-than)
+  std::string promote_label;       // --promote-label
 };
 
 // One --gate text into a condition: "<metric><op><value>", op one of >=, >,

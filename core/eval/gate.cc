@@ -12,12 +12,11 @@
 namespace modelserver {
 namespace {
 
-constexpr absl::string_view kRegressionMetrics[] = {"mse", "rmse", "mae",
-                                                    "r2"};
+constexpr absl::string_view kRegressionMetrics[] = {"mse", "rmse", "mae", "r2"};
 constexpr absl::string_view kClassificationMetrics[] = {
-    "accuracy",           "precision_macro", "recall_macro",
-    "f1_macro",           "precision_weighted", "recall_weighted",
-    "f1_weighted",        "log_loss",        "roc_auc"};
+    "accuracy",    "precision_macro",    "recall_macro",
+    "f1_macro",    "precision_weighted", "recall_weighted",
+    "f1_weighted", "log_loss",           "roc_auc"};
 
 // The threshold as the user wrote it: shortest round-trip text.
 std::string Exact(double v) {
@@ -29,8 +28,8 @@ std::string Exact(double v) {
 // A measured value: 6 significant digits.
 std::string Measured(double v) {
   char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::general,
-                         6);
+  auto r =
+      std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::general, 6);
   return std::string(buf, r.ptr);
 }
 
@@ -137,9 +136,9 @@ absl::StatusOr<GateCondition> ParseGateCondition(absl::string_view text) {
   auto r = std::from_chars(value.data(), end, c.value);
   if (value.empty() || r.ec != std::errc() || r.ptr != end ||
       !std::isfinite(c.value)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("gate condition '", text, "': the value '", value,
-                     "' is not a finite number"));
+    return absl::InvalidArgumentError(absl::StrCat("gate condition '", text,
+                                                   "': the value '", value,
+                                                   "' is not a finite number"));
   }
   return c;
 }
@@ -180,10 +179,10 @@ absl::Status ValidateGate(const GateSpec& gate, GateTask task,
   for (size_t i = 0; i < gate.conditions.size(); ++i) {
     const GateCondition& c = gate.conditions[i];
     if (!IsGateMetric(c.metric, task)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, ".conditions[", i, "] '", GateConditionText(c),
-          "': unknown metric '", c.metric, "'", kind,
-          "; expected one of: ", Names(task)));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".conditions[", i, "] '", GateConditionText(c),
+                       "': unknown metric '", c.metric, "'", kind,
+                       "; expected one of: ", Names(task)));
     }
     if (!std::isfinite(c.value)) {
       return absl::InvalidArgumentError(
@@ -193,14 +192,15 @@ absl::Status ValidateGate(const GateSpec& gate, GateTask task,
   }
   if (!gate.compare_metric.empty()) {
     if (gate.better_than_label.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, ".compare_metric: goes with better_than_label, which is "
-                 "not set"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field,
+                       ".compare_metric: goes with better_than_label, which is "
+                       "not set"));
     }
     if (!IsGateMetric(gate.compare_metric, task)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          field, ".compare_metric: unknown metric '", gate.compare_metric,
-          "'", kind, "; expected one of: ", Names(task)));
+          field, ".compare_metric: unknown metric '", gate.compare_metric, "'",
+          kind, "; expected one of: ", Names(task)));
     }
   }
   return absl::OkStatus();
@@ -269,21 +269,19 @@ GateResult EvaluateGate(const GateSpec& gate, bool classifier,
       } else {
         r.baseline_value = *b;
         r.passed = lower ? *v < *b : *v > *b;
-        const std::string line =
-            absl::StrCat(metric, " ", Measured(*v),
-                         r.passed ? (lower ? " < " : " > ")
-                                  : (lower ? " >= " : " <= "),
-                         Measured(*b), " of ", who);
+        const std::string line = absl::StrCat(
+            metric, " ", Measured(*v),
+            r.passed ? (lower ? " < " : " > ") : (lower ? " >= " : " <= "),
+            Measured(*b), " of ", who);
         (r.passed ? measured : failures).push_back(line);
       }
     }
     result.conditions.push_back(std::move(r));
   }
   result.passed = failures.empty();
-  result.reason = result.passed
-                      ? absl::StrCat("every condition passed: ",
-                                     absl::StrJoin(measured, "; "))
-                      : absl::StrJoin(failures, "; ");
+  result.reason = result.passed ? absl::StrCat("every condition passed: ",
+                                               absl::StrJoin(measured, "; "))
+                                : absl::StrJoin(failures, "; ");
   return result;
 }
 

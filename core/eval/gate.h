@@ -82,8 +82,8 @@ using NamedMetricList = std::vector<std::pair<std::string, double>>;
 struct GateConditionResult {
   std::string condition;  // "f1_macro >= 0.9", "accuracy > stable"
   bool passed = false;
-  double value = 0;           // the new version's (NaN when unavailable)
-  double baseline_value = 0;  // better-than only
+  double value = 0;              // the new version's (NaN when unavailable)
+  double baseline_value = 0;     // better-than only
   int64_t baseline_version = 0;  // better-than only
 };
 

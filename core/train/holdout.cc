@@ -21,8 +21,8 @@ absl::StatusOr<HoldoutSplit> SplitHoldout(const Table& table,
                                           ModelKind kind, double fraction,
                                           uint64_t seed) {
   if (!(fraction > 0 && fraction <= 0.9)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "holdout_fraction: must be in (0, 0.9], got ", fraction));
+    return absl::InvalidArgumentError(
+        absl::StrCat("holdout_fraction: must be in (0, 0.9], got ", fraction));
   }
   const Column* column = table.Find(target);
   if (column == nullptr) {
@@ -33,16 +33,16 @@ absl::StatusOr<HoldoutSplit> SplitHoldout(const Table& table,
   std::vector<std::string> labels;
   if (classifier) labels = ClassLabels(*column);
   if (classifier && labels.size() < 2) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "holdout_fraction: target column '", target,
-        "' has fewer than two classes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("holdout_fraction: target column '", target,
+                     "' has fewer than two classes"));
   }
   ASSIGN_OR_RETURN(EncodedTarget encoded, EncodeTarget(*column, kind, labels));
   const int64_t n = static_cast<int64_t>(encoded.rows.size());
   if (n < 2) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "holdout_fraction: ", n,
-        " row(s) have a target; a holdout needs at least 2"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("holdout_fraction: ", n,
+                     " row(s) have a target; a holdout needs at least 2"));
   }
   absl::StatusOr<Split> split =
       TrainValidationSplit(n, fraction, seed ^ kHoldoutStream,

@@ -95,8 +95,8 @@ std::vector<double> ClassWeightsFor(
     for (int64_t c : counts) present += c > 0;
     for (int c = 0; c < num_classes; ++c) {
       if (counts[c] > 0) {
-        w[c] = n / (static_cast<double>(present) *
-                    static_cast<double>(counts[c]));
+        w[c] =
+            n / (static_cast<double>(present) * static_cast<double>(counts[c]));
       }
     }
     return w;
@@ -128,8 +128,8 @@ absl::StatusOr<ExpandedRows> ExpandTrainingRows(
     const std::vector<bool>& noisy_columns, const ExpansionOptions& options) {
   ExpandedRows out;
   const int64_t n = x.rows();
-  const bool oversample = options.rebalance == RebalanceMode::kOversample &&
-                          !classes.empty();
+  const bool oversample =
+      options.rebalance == RebalanceMode::kOversample && !classes.empty();
   const bool augment = options.noise > 0 && options.copies > 0;
   std::vector<int64_t> rows;
   if (oversample) {
@@ -192,9 +192,9 @@ absl::StatusOr<ExpandedRows> ExpandTrainingRows(
   if (options.class_weight != ClassWeightMode::kNone && !classes.empty()) {
     const std::vector<int32_t>& final_classes =
         out.expanded ? out.classes : classes;
-    out.class_weights = ClassWeightsFor(final_classes, num_classes,
-                                        options.class_weight,
-                                        options.explicit_weights);
+    out.class_weights =
+        ClassWeightsFor(final_classes, num_classes, options.class_weight,
+                        options.explicit_weights);
     out.row_weights.resize(static_cast<Eigen::Index>(final_classes.size()));
     for (size_t i = 0; i < final_classes.size(); ++i) {
       out.row_weights[static_cast<Eigen::Index>(i)] =

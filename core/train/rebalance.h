@@ -72,9 +72,9 @@ std::vector<int64_t> OversampleRows(const std::vector<int32_t>& classes,
 // Per-class weights (num_classes entries) for rows of class `classes[i]`,
 // as step 3 at the top describes. `explicit_weights` is indexed by class
 // (kExplicit only; 1 for unlisted classes). A class with no row gets 0.
-std::vector<double> ClassWeightsFor(const std::vector<int32_t>& classes,
-                                    int num_classes, ClassWeightMode mode,
-                                    const std::vector<double>& explicit_weights);
+std::vector<double> ClassWeightsFor(
+    const std::vector<int32_t>& classes, int num_classes, ClassWeightMode mode,
+    const std::vector<double>& explicit_weights);
 
 // The training rows the optimizer sees.
 struct ExpandedRows {

@@ -254,8 +254,7 @@ TEST_F(GateServiceTest, BetterThanStableBothWays) {
   EXPECT_EQ(r.version(), 3);
   EXPECT_FALSE(r.gate().passed());
   EXPECT_EQ(r.gate().conditions(0).baseline_version(), 2);
-  EXPECT_THAT(r.gate().reason(),
-              HasSubstr(" of version 2 (label 'stable')"));
+  EXPECT_THAT(r.gate().reason(), HasSubstr(" of version 2 (label 'stable')"));
   EXPECT_EQ(r.gate().reason().rfind("r2 ", 0), 0u) << r.gate().reason();
   EXPECT_THAT(r.gate().reason(), HasSubstr(" <= "));
   EXPECT_EQ(Labels("prices"), (std::map<std::string, int64_t>{{"stable", 2}}));
@@ -303,12 +302,14 @@ TEST_F(GateServiceTest, InvalidGatesAreRejectedUpFront) {
 
   v1::TrainRequest r = base;
   r.set_promote_label("");
-  expect(r, "promote_label: required with a gate (the label the new version "
-            "gets when it passes)");
+  expect(r,
+         "promote_label: required with a gate (the label the new version "
+         "gets when it passes)");
   r = base;
   r.clear_holdout();
-  expect(r, "gate: needs holdout rows: set holdout (a dataset) or "
-            "holdout_fraction");
+  expect(r,
+         "gate: needs holdout rows: set holdout (a dataset) or "
+         "holdout_fraction");
   r = base;
   r.set_holdout_fraction(0.2);
   expect(r, "holdout and holdout_fraction: set one, not both");
@@ -318,18 +319,21 @@ TEST_F(GateServiceTest, InvalidGatesAreRejectedUpFront) {
   expect(r, "holdout_fraction: must be in (0, 0.9], got 1.5");
   r = base;
   r.mutable_gate()->mutable_conditions(0)->set_op("=");
-  expect(r, "gate.conditions[0].op: unknown operator '=': expected >=, >, "
-            "<= or <");
+  expect(r,
+         "gate.conditions[0].op: unknown operator '=': expected >=, >, "
+         "<= or <");
   r = base;
   r.mutable_options()->set_model(v1::MODEL_TYPE_LINEAR);
   r.mutable_gate()->mutable_conditions(0)->set_metric("f1_macro");
-  expect(r, "gate.conditions[0] 'f1_macro >= 0.5': unknown metric "
-            "'f1_macro' for regression models; expected one of: mse, rmse, "
-            "mae, r2");
+  expect(r,
+         "gate.conditions[0] 'f1_macro >= 0.5': unknown metric "
+         "'f1_macro' for regression models; expected one of: mse, rmse, "
+         "mae, r2");
   r = base;
   r.mutable_gate()->set_better_than_label("stable");
-  expect(r, "gate.better_than_label: model 'prices' has no version labelled "
-            "'stable' (it has no labels)");
+  expect(r,
+         "gate.better_than_label: model 'prices' has no version labelled "
+         "'stable' (it has no labels)");
   r = base;
   r.set_promote_label("1st");
   EXPECT_EQ(Rejected(r).error_code(), grpc::StatusCode::INVALID_ARGUMENT);

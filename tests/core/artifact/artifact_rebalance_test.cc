@@ -38,7 +38,7 @@ TEST(ArtifactRebalanceTest, MetadataRoundTrips) {
   s.importance_repeats = 0;
   auto r = Train(Load("iris.csv"), s);
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->rows_oversampled, 0);       // iris is balanced: 50 x 3
+  EXPECT_EQ(r->rows_oversampled, 0);  // iris is balanced: 50 x 3
   EXPECT_EQ(r->rows_augmented, 2 * 150);
   ASSERT_EQ(r->class_weights.size(), 3u);  // 2, 1, 1 rescaled to mean 1
   EXPECT_DOUBLE_EQ(r->class_weights[0], 1.5);

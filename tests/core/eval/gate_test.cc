@@ -56,9 +56,10 @@ TEST(GateTest, ValidatesMetricsForTheTask) {
                         "for classification models; expected one of: "
                         "accuracy, precision_macro"));
   g.conditions[0].metric = "f2";
-  EXPECT_THAT(std::string(ValidateGate(g, GateTask::kUnknown, "gate").message()),
-              HasSubstr("unknown metric 'f2'; expected one of: mse, rmse, "
-                        "mae, r2, accuracy"));
+  EXPECT_THAT(
+      std::string(ValidateGate(g, GateTask::kUnknown, "gate").message()),
+      HasSubstr("unknown metric 'f2'; expected one of: mse, rmse, "
+                "mae, r2, accuracy"));
   g.conditions.clear();
   g.compare_metric = "accuracy";
   g.better_than_label = "";

@@ -97,11 +97,11 @@ TEST(WeightedLossTest, GradientsMatchFiniteDifferences) {
     Eigen::VectorXd w = Eigen::VectorXd::Zero((*logistic)->parameters().size());
     for (Eigen::Index j = 0; j < w.size(); ++j) w[j] = 0.3 * rng.Normal();
     EXPECT_LT(WeightedGradientError(**logistic, w, x, y, s), 1e-7);
-    auto mlp = Mlp::Create(ModelKind::kMlpClassifier, 4, {5}, Activation::kTanh,
-                           k, 3);
+    auto mlp =
+        Mlp::Create(ModelKind::kMlpClassifier, 4, {5}, Activation::kTanh, k, 3);
     ASSERT_TRUE(mlp.ok());
-    EXPECT_LT(
-        WeightedGradientError(**mlp, (*mlp)->parameters(), x, y, s), 1e-7);
+    EXPECT_LT(WeightedGradientError(**mlp, (*mlp)->parameters(), x, y, s),
+              1e-7);
   }
 }
 
@@ -185,8 +185,8 @@ TEST(WeightedObjectiveTest, EvaluateAndBatchesUseTheRowWeights) {
   }
 
   Eigen::VectorXd short_weights = Eigen::VectorXd::Ones(n - 1);
-  auto bad = ModelObjective::Create(**model, x, y, 0, l2, nullptr,
-                                    &short_weights);
+  auto bad =
+      ModelObjective::Create(**model, x, y, 0, l2, nullptr, &short_weights);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(bad.status().message()),
@@ -203,7 +203,7 @@ TEST(OversampleTest, ExactCountsAndReplication) {
   // 7 rows of class 0, 2 of class 1, 3 of class 2, interleaved.
   const std::vector<int32_t> classes = {0, 1, 0, 2, 0, 0, 2, 1, 0, 0, 2, 0};
   const std::vector<int64_t> rows = OversampleRows(classes, 3, 42);
-  ASSERT_EQ(rows.size(), 21u);  // 3 classes x 7
+  ASSERT_EQ(rows.size(), 21u);                             // 3 classes x 7
   for (int64_t i = 0; i < 12; ++i) EXPECT_EQ(rows[i], i);  // originals first
   std::map<int32_t, int> per_class;
   std::map<int64_t, int> per_row;
@@ -279,9 +279,9 @@ TEST(OversampleTest, TrainOversamplesTrainingRowsOnly) {
   o.rebalance = RebalanceMode::kOversample;
   std::vector<int32_t> classes(80);
   for (int i = 0; i < 80; ++i) classes[i] = i < 16 ? 1 : 0;
-  auto e = ExpandTrainingRows(Eigen::MatrixXd::Zero(80, 1),
-                              Eigen::MatrixXd::Zero(80, 1), classes, 2, {true},
-                              o);
+  auto e =
+      ExpandTrainingRows(Eigen::MatrixXd::Zero(80, 1),
+                         Eigen::MatrixXd::Zero(80, 1), classes, 2, {true}, o);
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(std::count(e->classes.begin(), e->classes.end(), 1), 64);
   EXPECT_EQ(std::count(e->classes.begin(), e->classes.end(), 0), 64);
@@ -292,8 +292,8 @@ TEST(AugmentTest, NoiseHasTheRequestedScale) {
   Rng rng(1);
   Eigen::MatrixXd x(n, 3);
   for (int i = 0; i < n; ++i) {
-    x(i, 0) = 2.0 * rng.Normal();         // sd 2
-    x(i, 1) = 10.0 + 0.5 * rng.Normal();  // sd 0.5
+    x(i, 0) = 2.0 * rng.Normal();               // sd 2
+    x(i, 1) = 10.0 + 0.5 * rng.Normal();        // sd 0.5
     x(i, 2) = rng.Uniform() < 0.5 ? 1.0 : 0.0;  // a one-hot output
   }
   const Eigen::MatrixXd y = Eigen::MatrixXd::Zero(n, 1);
@@ -539,11 +539,10 @@ TEST(ClassWeightTest, InvalidSpecsNameTheField) {
             "are: 0, 1)");
   ASSERT_EQ(ParseClassWeightMode("balanced", "x").value(),
             ClassWeightMode::kBalanced);
-  EXPECT_EQ(ParseClassWeightMode("heavy", "options.class_weight")
-                .status()
-                .message(),
-            "options.class_weight: unknown class weight 'heavy': expected "
-            "none or balanced (or per-label weights)");
+  EXPECT_EQ(
+      ParseClassWeightMode("heavy", "options.class_weight").status().message(),
+      "options.class_weight: unknown class weight 'heavy': expected "
+      "none or balanced (or per-label weights)");
   EXPECT_EQ(ParseRebalanceMode("smote", "options.rebalance").status().message(),
             "options.rebalance: unknown rebalance 'smote': expected none or "
             "oversample");
@@ -561,9 +560,9 @@ TEST(HoldoutTest, StratifiedSeededAndDisjoint) {
   for (int64_t i = 0; i < c->size(); ++i) {
     ++per_class[c->levels()[c->codes()[i]]];
   }
-  EXPECT_EQ(per_class, (std::map<std::string, int>{
-                           {"setosa", 10}, {"versicolor", 10},
-                           {"virginica", 10}}));
+  EXPECT_EQ(per_class,
+            (std::map<std::string, int>{
+                {"setosa", 10}, {"versicolor", 10}, {"virginica", 10}}));
   // The same seed gives the same rows; the two parts hold every row once
   // (the sums of a column add up).
   auto again =
@@ -591,8 +590,8 @@ TEST(HoldoutTest, StratifiedSeededAndDisjoint) {
     EXPECT_FALSE(std::isnan(v));
   }
 
-  auto bad = SplitHoldout(t, "species", ModelKind::kLogisticRegression, 0.95,
-                          1);
+  auto bad =
+      SplitHoldout(t, "species", ModelKind::kLogisticRegression, 0.95, 1);
   EXPECT_EQ(bad.status().message(),
             "holdout_fraction: must be in (0, 0.9], got 0.95");
   bad = SplitHoldout(t, "kind", ModelKind::kLogisticRegression, 0.2, 1);
