@@ -70,7 +70,8 @@ struct TrainSpec {
   // Penalties added to the mean loss: l1 * sum|w| + l2 * sum w^2, on weights
   // only (never biases). Negative = default: l1 0; l2 0 for linear
   // regression, 1 / (2 * training rows) for logistic regression (the
-  // objective of scikit-learn's LogisticRegression with C = 1), 1e-4 for
+  // objective of scikit-learn's LogisticRegression with C = 1; the rows
+  // the optimizer sees, after oversampling and augmentation), 1e-4 for
   // MLPs.
   double l1 = -1.0;
   double l2 = -1.0;
