@@ -500,6 +500,14 @@ std::string JobText(const v1::Job& j) {
       j.job_id(), j.name(), JobStateName(j.state()), j.epoch(), j.max_epochs(),
       FormatNumber(j.train_loss()), FormatNumber(j.validation_loss()));
   if (j.version() > 0) absl::StrAppend(&out, "version ", j.version(), "\n");
+  if (j.resumed_from_epoch() > 0) {
+    absl::StrAppend(&out, "resumed after a server restart from the checkpoint "
+                          "of epoch ", j.resumed_from_epoch(), "\n");
+  }
+  if (j.checkpoint_epoch() > 0) {
+    absl::StrAppend(&out, "last checkpoint: epoch ", j.checkpoint_epoch(),
+                    "\n");
+  }
   if (j.has_error()) {
     absl::StrAppend(&out, "error: ", j.error().message(), "\n");
   }

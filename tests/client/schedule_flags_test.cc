@@ -111,5 +111,23 @@ TEST(ScheduleFlagsTest, ProgressLineShowsTheRate) {
   EXPECT_EQ(EpochLine(e, 4), "epoch 4/8 [##--] train 0.5  1s elapsed, 1s left");
 }
 
+TEST(ScheduleFlagsTest, JobTextShowsResumeAndCheckpoint) {
+  v1::Job j;
+  j.set_job_id("job-2");
+  j.set_name("m");
+  j.set_state(v1::JOB_STATE_RUNNING);
+  j.set_epoch(45);
+  j.set_max_epochs(100);
+  j.set_train_loss(0.5);
+  j.set_validation_loss(0.25);
+  j.set_resumed_from_epoch(30);
+  j.set_checkpoint_epoch(40);
+  EXPECT_EQ(JobText(j),
+            "job job-2 (model m): running, epoch 45/100, train loss 0.5, "
+            "validation loss 0.25\n"
+            "resumed after a server restart from the checkpoint of epoch 30\n"
+            "last checkpoint: epoch 40\n");
+}
+
 }  // namespace
 }  // namespace modelserver::client
