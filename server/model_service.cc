@@ -297,6 +297,11 @@ absl::StatusOr<JobOutcome> TrainJobBody(
   // a cancelled job leaves no version, even if training had just finished.
   auto artifact = std::make_shared<Artifact>(
       Artifact::FromTrainResult(std::move(result), request->name(), 0));
+  // Lets a server that finds the job again after a crash between the save
+  // and the journal's removal see that it already published.
+  if (persisted != nullptr) {
+    artifact->mutable_metadata().job_uid = persisted->entry->uid();
+  }
   if (holdout.has_value()) {
     ASSIGN_OR_RETURN(GateResult gate,
                      RunGate(*request, *registry, spec, *artifact, *holdout));
@@ -539,6 +544,17 @@ absl::StatusOr<std::string> ModelServiceImpl::SubmitTrainJob(
   return job_id;
 }
 
+int64_t ModelServiceImpl::PublishedVersionOf(const std::string& name,
+                                             const std::string& job_uid) {
+  absl::StatusOr<std::vector<std::shared_ptr<const Artifact>>> served =
+      registry_->GetAll(name);
+  if (!served.ok()) return 0;
+  for (const std::shared_ptr<const Artifact>& a : *served) {
+    if (a->metadata().job_uid == job_uid) return a->metadata().version;
+  }
+  return 0;
+}
+
 int ModelServiceImpl::ResumeJobs() {
   if (journal_ == nullptr) return 0;
   std::vector<absl::Status> errors;
@@ -560,6 +576,19 @@ int ModelServiceImpl::ResumeJobs() {
     if (!valid.ok()) {
       Log(LogLevel::kWarning, "cannot resume a training job; dropped",
           {{"journal_entry", uid}, {"error", valid.ToString()}});
+      c.entry->Finish();
+      continue;
+    }
+    // Already published (a crash between the version's save and the
+    // journal's removal): nothing to resume.
+    if (const int64_t published = PublishedVersionOf(request->name(), uid);
+        published > 0) {
+      Log(LogLevel::kInfo,
+          "training job had already published its version; removed from "
+          "the journal",
+          {{"model", request->name()},
+           {"journal_entry", uid},
+           {"version", published}});
       c.entry->Finish();
       continue;
     }

@@ -155,6 +155,10 @@ class ModelServiceImpl final
   absl::StatusOr<std::string> SubmitTrainJob(
       std::shared_ptr<const v1::TrainRequest> request,
       std::shared_ptr<PersistedJob> persisted, SubmitOptions options);
+  // The served version of `name` trained by the journal entry `job_uid`
+  // (ModelMetadata::job_uid), or 0.
+  int64_t PublishedVersionOf(const std::string& name,
+                             const std::string& job_uid);
 
   ModelRegistry* registry_;
   JobManager* jobs_;

@@ -58,6 +58,7 @@ enum MetadataTag : uint32_t {
   kMetaTrainingSeconds = 21,
   // 40-44: checkpoints (docs/training.md).
   kMetaResumedFromEpoch = 40,
+  kMetaJobUid = 41,
   // 45-49: hyperparameter search (core/tune, docs/tuning.md).
   kMetaTuning = 45,
   // 30-34 are reserved for explanations (31-34 unused so far).
@@ -334,6 +335,7 @@ std::string EncodeMetadata(const ModelMetadata& m) {
     PutU64(&out, kMetaResumedFromEpoch,
            static_cast<uint64_t>(m.resumed_from_epoch));
   }
+  if (!m.job_uid.empty()) PutString(&out, kMetaJobUid, m.job_uid);
   if (m.tuning.has_value()) PutTuning(&out, *m.tuning);
   if (m.importance.has_value()) PutImportance(&out, *m.importance);
   // Written only when used, so that other artifacts keep their bytes.
@@ -481,6 +483,9 @@ absl::StatusOr<ModelMetadata> DecodeMetadata(absl::string_view bytes) {
         ASSIGN_OR_RETURN(m.resumed_from_epoch, r.ReadI64("resumed epoch"));
         break;
       }
+      case kMetaJobUid:
+        m.job_uid = body;
+        continue;
       case kMetaImportance: {
         ASSIGN_OR_RETURN(m.importance, ReadImportance(&r));
         break;

@@ -60,6 +60,10 @@ struct ModelMetadata {
   // Training resumed from a checkpoint of this epoch after a server restart
   // (metadata tag 40, written only when > 0); 0 = it ran uninterrupted.
   int64_t resumed_from_epoch = 0;
+  // The journal entry (core/jobs/job_journal.h) of the job that trained
+  // this version (metadata tag 41, written only when set): a server that
+  // finds the entry again after a crash knows the job already published.
+  std::string job_uid;
   // Set on a version published by a hyperparameter search (core/tune,
   // metadata tag 45).
   std::optional<TuneSummary> tuning;

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/artifact/model_store.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -320,6 +321,37 @@ TEST_F(CheckpointServiceTest, CorruptedCheckpointRestartsFromScratch) {
   straight.set_name("straight");
   ASSERT_EQ(TrainToEnd(straight), 1);
   EXPECT_EQ(Predict("m"), Predict("straight"));
+}
+
+// A crash between the version's save and the removal of the job from the
+// journal: the next server finds the job, sees that a served version carries
+// its journal entry (metadata tag 41), removes it and trains nothing again.
+TEST_F(CheckpointServiceTest, JobWhoseVersionWasSavedIsNotTrainedAgain) {
+  const v1::TrainRequest req = MlpRequest("m", 20);
+  ASSERT_EQ(TrainToEnd(req), 1);
+  stub_.reset();
+  server_.reset();
+  auto store = ModelStore::Open(dir_ + "/models");
+  ASSERT_TRUE(store.ok());
+  auto v1 = (*store)->Load("m", 1);
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  const std::string uid = v1->metadata().job_uid;
+  ASSERT_FALSE(uid.empty());
+  // The journal entry as the crash would have left it.
+  const std::string entry = Journal() + "/" + uid;
+  fs::create_directories(entry);
+  std::ofstream(entry + "/request") << req.SerializeAsString();
+  std::ofstream(entry + "/lock") << "";
+  ASSERT_EQ(JournalEntries(), 1);
+
+  StartServer();
+  EXPECT_EQ(server_->jobs_resumed(), 0);
+  grpc::ClientContext ctx;
+  v1::ListJobsResponse list;
+  ASSERT_TRUE(stub_->ListJobs(&ctx, v1::ListJobsRequest(), &list).ok());
+  EXPECT_EQ(list.jobs_size(), 0);
+  EXPECT_EQ(JournalEntries(), 0);
+  EXPECT_FALSE(fs::exists(dir_ + "/models/m/2"));
 }
 
 }  // namespace
