@@ -114,6 +114,12 @@ int Main(int argc, char** argv) {
                  "largest gRPC message received or sent, in bytes")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1024}, int64_t{2147483647}));
+  app.add_option("--max-rpc-threads", options.max_rpc_threads,
+                 "threads for synchronous gRPC calls (every ModelService "
+                 "method but Predict; each open stream holds one); beyond it "
+                 "new ones get RESOURCE_EXHAUSTED; 0 = no cap")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--max-upload-bytes", options.max_upload_bytes,
                  "largest UploadDataset upload, in bytes")
       ->capture_default_str()

@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
 #include "core/util/status_macros.h"
 #include "server/log.h"
 
@@ -187,6 +188,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
                            &server->port_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
+  if (options.max_rpc_threads > 0) {
+    grpc::ResourceQuota quota("modelserver");
+    quota.SetMaxThreads(options.max_rpc_threads);
+    builder.SetResourceQuota(quota);
+  }
   // Keepalive (docs/operations.md): clients may ping every 10 s, also
   // without calls in flight; the server pings idle connections.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,

@@ -82,6 +82,13 @@ struct ServerOptions {
   double checkpoint_min_seconds = 5;
   // Largest gRPC message received or sent, in bytes.
   int64_t max_message_bytes = 64 << 20;
+  // Threads for synchronous gRPC calls: every ModelService method but Predict
+  // (Predict and the Open Inference Protocol use gRPC's callback API and hold
+  // no thread). A streaming call (Train, WatchJob, UploadDataset, Tune) holds
+  // one while it lasts; beyond the cap gRPC answers new synchronous calls
+  // RESOURCE_EXHAUSTED ("Server Threadpool Exhausted") instead of starting a
+  // thread per call without bound. 0 = no cap.
+  int max_rpc_threads = 256;
   // Largest UploadDataset upload, in bytes.
   int64_t max_upload_bytes = 2LL << 30;
   // Rows, columns, levels, hidden units and layers, epochs, prediction rows

@@ -668,6 +668,71 @@ class CancelLeakTest(unittest.TestCase):
         self.slow_readers(16)
         self.assert_clean()
 
+    def test_thread_cap(self):
+        """--max-rpc-threads: streams beyond the cap are refused with
+        RESOURCE_EXHAUSTED instead of one thread each without bound; Predict
+        (callback API) is not affected; the server recovers when they end."""
+        cap, streams_wanted = 8, 30
+        tmp = tempfile.mkdtemp(prefix="modelserver-threadcap-")
+        server = Server(os.path.join(tmp, "models"), ["--max-rpc-threads", str(cap)])
+        channels = []
+        try:
+            channel = grpc.insecure_channel(server.address)
+            stub = pb_grpc.ModelServiceStub(channel)
+            channels.append(channel)
+            events = list(stub.Train(train_request("small"), timeout=120))
+            self.assertTrue(events[-1].HasField("result"), events[-1])
+            long = stub.Train(train_request("long", "mlp", 100000), timeout=600)
+            job_id = next(long).job_id
+            watches = []
+            for _ in range(streams_wanted):
+                c = grpc.insecure_channel(server.address)
+                channels.append(c)
+                watches.append(pb_grpc.ModelServiceStub(c).WatchJob(
+                    pb.WatchJobRequest(job_id=job_id), timeout=600))
+            outcomes = collections.Counter()
+            for w in watches:
+                try:
+                    next(w)
+                    outcomes["OK"] += 1
+                except grpc.RpcError as e:
+                    outcomes[f"{e.code().name}: {e.details()}"] += 1
+            refused = outcomes["RESOURCE_EXHAUSTED: Server Threadpool Exhausted"]
+            print(f"\n--max-rpc-threads {cap}, {streams_wanted} WatchJob streams: "
+                  f"{dict(outcomes)}; threads {proc_status(server.proc.pid)[1]}",
+                  file=sys.stderr)
+            self.assertEqual(outcomes["OK"] + refused, streams_wanted, outcomes)
+            self.assertGreaterEqual(outcomes["OK"], 1, outcomes)
+            self.assertLess(outcomes["OK"], cap, outcomes)
+            self.assertLessEqual(proc_status(server.proc.pid)[1], 40)
+            # Predict uses the callback API: no thread of the capped pool.
+            _, _, content = read_csv("diabetes.csv", "progression")
+            predicted = stub.Predict(pb.PredictRequest(name="small", csv=content), timeout=60)
+            self.assertEqual(len(predicted.predictions), 442)
+            for w in watches:
+                w.cancel()
+            long.cancel()
+            # Once the streams are gone (the server learns it asynchronously),
+            # synchronous calls get threads again.
+            deadline = time.time() + 30
+            while True:
+                try:
+                    cancelled = stub.CancelJob(pb.CancelJobRequest(job_id=job_id), timeout=10)
+                    break
+                except grpc.RpcError as e:
+                    if (e.code() != grpc.StatusCode.RESOURCE_EXHAUSTED
+                            or time.time() > deadline):
+                        raise
+                    time.sleep(0.1)
+            self.assertEqual(cancelled.job_id, job_id)
+            self.assertEqual(len(stub.ListModels(pb.ListModelsRequest(), timeout=10).models), 1)
+        finally:
+            for c in channels:
+                c.close()
+            code = server.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+        self.assertEqual(code, 0, "".join(server.lines[-20:]))
+
     def test_uploads(self):
         self.cancelled_uploads(self.scaled(50))
         self.assert_clean()
