@@ -25,6 +25,25 @@ namespace {
 constexpr char kArtifactFile[] = "model.msm";
 constexpr size_t kMaxNameLength = 128;
 
+absl::Status FsyncPath(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, "cannot open", path);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return ErrnoStatus(err, "cannot fsync", path);
+  return absl::OkStatus();
+}
+
+// Parses a version directory name: a positive decimal without leading zeros.
+bool ParseVersion(const std::string& s, int64_t* v) {
+  if (s.empty() || s[0] == '0' || s.size() > 18) return false;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), *v);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size() && *v > 0;
+}
+
+}  // namespace
+
 absl::Status ErrnoStatus(int err, absl::string_view what,
                          absl::string_view path) {
   const std::string msg =
@@ -49,24 +68,9 @@ absl::Status ErrnoStatus(int err, absl::string_view what,
   }
 }
 
-absl::Status FsyncPath(const std::string& path, int flags) {
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, "cannot open", path);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoStatus(err, "cannot fsync", path);
-  return absl::OkStatus();
+absl::Status FsyncDirectory(const std::string& path) {
+  return FsyncPath(path, O_RDONLY | O_DIRECTORY);
 }
-
-// Parses a version directory name: a positive decimal without leading zeros.
-bool ParseVersion(const std::string& s, int64_t* v) {
-  if (s.empty() || s[0] == '0' || s.size() > 18) return false;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), *v);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size() && *v > 0;
-}
-
-}  // namespace
 
 absl::Status ValidateModelName(absl::string_view name) {
   if (name.empty()) return absl::InvalidArgumentError("model name is empty");

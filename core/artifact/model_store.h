@@ -45,6 +45,17 @@ namespace modelserver {
 // OK, or INVALID_ARGUMENT explaining what is wrong with `name`.
 absl::Status ValidateModelName(absl::string_view name);
 
+// The status of a failed system call `what` on `path`, from its errno:
+// NOT_FOUND (ENOENT); FAILED_PRECONDITION (EACCES, EPERM, EROFS: the
+// server's disk, not the caller's rights); RESOURCE_EXHAUSTED (ENOSPC,
+// EDQUOT, EFBIG); ALREADY_EXISTS (EEXIST); INTERNAL otherwise. The message
+// is "<what> '<path>': <strerror>".
+absl::Status ErrnoStatus(int err, absl::string_view what,
+                         absl::string_view path);
+// fsync of a directory: makes the entries created, renamed or removed in it
+// durable.
+absl::Status FsyncDirectory(const std::string& path);
+
 // Writes `bytes` to `path` atomically (temporary file, fsync, rename, fsync
 // of the directory). The directory must exist. On failure the temporary
 // file is removed.

@@ -30,35 +30,6 @@ constexpr absl::string_view kCheckpoint = "checkpoint";
 constexpr absl::string_view kLock = "lock";
 constexpr absl::string_view kTmpSuffix = ".tmp";
 
-absl::Status Errno(int err, absl::string_view what, const std::string& path) {
-  const std::string msg =
-      absl::StrCat(what, " '", path, "': ", std::strerror(err));
-  switch (err) {
-    case ENOENT:
-      return absl::NotFoundError(msg);
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return absl::FailedPreconditionError(msg);
-    case ENOSPC:
-    case EDQUOT:
-    case EFBIG:
-      return absl::ResourceExhaustedError(msg);
-    default:
-      return absl::InternalError(msg);
-  }
-}
-
-absl::Status FsyncDir(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno(errno, "cannot open", path);
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return Errno(err, "cannot fsync", path);
-  return absl::OkStatus();
-}
-
 // Deletes a job directory's files, the request first, then the directory.
 void RemoveJobDir(const std::string& dir) {
   for (absl::string_view f : {kRequest, kCheckpoint, kData, kLock}) {
@@ -79,12 +50,12 @@ std::string NewUid() {
 // process holds the lock, or the open error.
 absl::StatusOr<int> TryLock(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return Errno(errno, "cannot open", path);
+  if (fd < 0) return ErrnoStatus(errno, "cannot open", path);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     ::close(fd);
     if (err == EWOULDBLOCK) return -1;
-    return Errno(err, "cannot lock", path);
+    return ErrnoStatus(err, "cannot lock", path);
   }
   return fd;
 }
@@ -113,7 +84,7 @@ void JobJournal::Entry::Finish() {
   if (lock_fd_ < 0) return;
   RemoveJobDir(dir_);
   const std::string parent = std::filesystem::path(dir_).parent_path();
-  (void)FsyncDir(parent);
+  (void)FsyncDirectory(parent);
   ::close(lock_fd_);
   lock_fd_ = -1;
 }
@@ -134,10 +105,10 @@ absl::StatusOr<std::unique_ptr<JobJournal::Entry>> JobJournal::Create(
   const std::string tmp = absl::StrCat(dir_, "/", uid, kTmpSuffix);
   const std::string final_dir = absl::StrCat(dir_, "/", uid);
   if (::mkdir(dir_.c_str(), 0755) != 0 && errno != EEXIST) {
-    return Errno(errno, "cannot create", dir_);
+    return ErrnoStatus(errno, "cannot create", dir_);
   }
   if (::mkdir(tmp.c_str(), 0755) != 0) {
-    return Errno(errno, "cannot create", tmp);
+    return ErrnoStatus(errno, "cannot create", tmp);
   }
   int fd = -1;
   absl::Status status = [&]() -> absl::Status {
@@ -147,15 +118,15 @@ absl::StatusOr<std::unique_ptr<JobJournal::Entry>> JobJournal::Create(
     if (!data_file.empty()) {
       const std::string link = absl::StrCat(tmp, "/", kData);
       if (::link(data_file.c_str(), link.c_str()) != 0) {
-        return Errno(errno, absl::StrCat("cannot link '", data_file, "' as"),
+        return ErrnoStatus(errno, absl::StrCat("cannot link '", data_file, "' as"),
                      link);
       }
     }
-    RETURN_IF_ERROR(FsyncDir(tmp));
+    RETURN_IF_ERROR(FsyncDirectory(tmp));
     if (::rename(tmp.c_str(), final_dir.c_str()) != 0) {
-      return Errno(errno, "cannot rename into", final_dir);
+      return ErrnoStatus(errno, "cannot rename into", final_dir);
     }
-    return FsyncDir(dir_);
+    return FsyncDirectory(dir_);
   }();
   if (!status.ok()) {
     RemoveJobDir(tmp);
@@ -178,7 +149,7 @@ std::vector<JobJournal::Claimed> JobJournal::ClaimUnfinished(
     if (e.is_directory()) names.push_back(e.path().filename().string());
   }
   if (ec) {
-    note(Errno(ec.value(), "cannot list", dir_));
+    note(ErrnoStatus(ec.value(), "cannot list", dir_));
     return out;
   }
   std::sort(names.begin(), names.end());  // oldest uid first
