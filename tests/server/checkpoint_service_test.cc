@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "modelserver/v1/model_service.grpc.pb.h"
 #include "server/server.h"
+#include "tests/server/server_fixture.h"
 
 namespace modelserver::server {
 namespace {
@@ -56,34 +57,14 @@ v1::TrainRequest MlpRequest(const std::string& name, int epochs) {
   return req;
 }
 
-class CheckpointServiceTest : public ::testing::Test {
+class CheckpointServiceTest : public ServerFixture {
  protected:
-  void SetUp() override {
-    std::string tmpl = testing::TempDir() + "/checkpoint_service_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    StartServer();
-  }
-  void TearDown() override {
-    stub_.reset();
-    server_.reset();
-    fs::remove_all(dir_);
-  }
-
-  void StartServer() {
-    ServerOptions o;
-    o.listen = "127.0.0.1:0";
+  void Configure(ServerOptions& o) override {
     o.metrics_listen = "";
     o.http_listen = "";
     o.poll_interval = absl::ZeroDuration();
-    o.model_dir = dir_ + "/models";
     o.checkpoint_min_seconds = 0;
     o.training_threads = 1;
-    absl::StatusOr<std::unique_ptr<Server>> s = Server::Create(o);
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = *std::move(s);
-    stub_ = v1::ModelService::NewStub(grpc::CreateChannel(
-        server_->address(), grpc::InsecureChannelCredentials()));
   }
 
   std::string Journal() const { return dir_ + "/models/.jobs"; }
@@ -175,10 +156,6 @@ class CheckpointServiceTest : public ::testing::Test {
     server_.reset();
     return checkpoint;
   }
-
-  std::string dir_;
-  std::unique_ptr<Server> server_;
-  std::unique_ptr<v1::ModelService::Stub> stub_;
 };
 
 TEST_F(CheckpointServiceTest, FinishedJobLeavesNoJournalAndStreamsTheRate) {

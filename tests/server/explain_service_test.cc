@@ -18,30 +18,13 @@
 #include "modelserver/v1/model_service.grpc.pb.h"
 #include "server/explain_convert.h"
 #include "server/server.h"
+#include "tests/server/server_fixture.h"
 
 namespace modelserver::server {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-// y = 2x + 1 (+ 3 when color is "blue"), small deterministic noise.
-v1::InlineRows LinearRows(int n) {
-  v1::InlineRows rows;
-  rows.add_columns("x");
-  rows.add_columns("color");
-  rows.add_columns("y");
-  for (int i = 0; i < n; ++i) {
-    const double x = i * 0.25;
-    const bool blue = i % 3 == 0;
-    v1::Row* r = rows.add_rows();
-    r->add_values()->set_number(x);
-    r->add_values()->set_text(blue ? "blue" : "red");
-    r->add_values()->set_number(2 * x + 1 + (blue ? 3 : 0) +
-                                0.01 * std::sin(i));
-  }
-  return rows;
-}
 
 std::string ReadData(const std::string& file) {
   std::ifstream in(std::string(MODELSERVER_TEST_DATA_DIR) + "/" + file);
@@ -50,38 +33,8 @@ std::string ReadData(const std::string& file) {
   return s.str();
 }
 
-class ExplainServiceTest : public ::testing::Test {
+class ExplainServiceTest : public ServerFixture {
  protected:
-  void SetUp() override {
-    std::string tmpl = testing::TempDir() + "/explain_service_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    ServerOptions o;
-    o.listen = "127.0.0.1:0";
-    o.metrics_listen = "127.0.0.1:0";
-    o.http_listen = "127.0.0.1:0";
-    o.model_dir = dir_ + "/models";
-    absl::StatusOr<std::unique_ptr<Server>> s = Server::Create(o);
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = std::move(*s);
-    stub_ = v1::ModelService::NewStub(grpc::CreateChannel(
-        server_->address(), grpc::InsecureChannelCredentials()));
-  }
-  void TearDown() override {
-    stub_.reset();
-    server_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  grpc::Status Train(const v1::TrainRequest& request) {
-    grpc::ClientContext ctx;
-    auto reader = stub_->Train(&ctx, request);
-    v1::TrainEvent e;
-    while (reader->Read(&e)) {
-    }
-    return reader->Finish();
-  }
-
   v1::TrainRequest LinearRequest(const std::string& name) {
     v1::TrainRequest req;
     req.set_name(name);
@@ -105,16 +58,13 @@ class ExplainServiceTest : public ::testing::Test {
     return info.versions_size() > 0 ? info.versions(0) : v1::VersionInfo();
   }
 
-  std::string dir_;
-  std::unique_ptr<Server> server_;
-  std::unique_ptr<v1::ModelService::Stub> stub_;
 };
 
 // The contributions of every row add up, with the base value, to the score,
 // which for linear regression is the prediction; rows, columns and the
 // all-numeric short path give the same numbers.
 TEST_F(ExplainServiceTest, PredictExplainLinearRegression) {
-  ASSERT_TRUE(Train(LinearRequest("lin")).ok());
+  ASSERT_TRUE(Train(LinearRequest("lin")).status.ok());
   v1::PredictRequest req;
   req.set_name("lin");
   req.set_explain(true);
@@ -178,7 +128,7 @@ TEST_F(ExplainServiceTest, PredictExplainLinearRegression) {
   // A numeric-only model takes the short path for rows: same identity.
   v1::TrainRequest numeric = LinearRequest("num");
   numeric.mutable_options()->add_features("x");
-  ASSERT_TRUE(Train(numeric).ok());
+  ASSERT_TRUE(Train(numeric).status.ok());
   v1::PredictRequest nreq;
   nreq.set_name("num");
   nreq.set_explain(true);
@@ -200,7 +150,7 @@ TEST_F(ExplainServiceTest, PredictExplainSoftmaxPerClass) {
   train.set_name("iris");
   train.mutable_data()->set_csv(ReadData("iris.csv"));
   train.mutable_options()->set_target("species");
-  ASSERT_TRUE(Train(train).ok());
+  ASSERT_TRUE(Train(train).status.ok());
   v1::PredictRequest req;
   req.set_name("iris");
   req.set_explain(true);
@@ -237,7 +187,7 @@ TEST_F(ExplainServiceTest, PredictExplainMlpIsInvalidArgument) {
   v1::TrainRequest train = LinearRequest("mlp");
   train.mutable_options()->set_model(v1::MODEL_TYPE_MLP);
   train.mutable_options()->set_epochs(2);
-  ASSERT_TRUE(Train(train).ok());
+  ASSERT_TRUE(Train(train).status.ok());
   v1::PredictRequest req;
   req.set_name("mlp");
   req.set_explain(true);
@@ -257,7 +207,7 @@ TEST_F(ExplainServiceTest, PredictExplainMlpIsInvalidArgument) {
 TEST_F(ExplainServiceTest, TrainStoresImportanceShownByGetModel) {
   v1::TrainRequest train = LinearRequest("imp");
   train.mutable_options()->set_importance_repeats(3);
-  ASSERT_TRUE(Train(train).ok());
+  ASSERT_TRUE(Train(train).status.ok());
   const v1::VersionInfo v = Get("imp");
   ASSERT_TRUE(v.has_importance());
   EXPECT_EQ(v.importance().metric(), "r2");
@@ -275,18 +225,18 @@ TEST_F(ExplainServiceTest, TrainStoresImportanceShownByGetModel) {
 
   v1::TrainRequest off = LinearRequest("off");
   off.mutable_options()->set_importance_repeats(0);
-  ASSERT_TRUE(Train(off).ok());
+  ASSERT_TRUE(Train(off).status.ok());
   EXPECT_FALSE(Get("off").has_importance());
 
   v1::TrainRequest bad = LinearRequest("bad");
   bad.mutable_options()->set_importance_repeats(101);
-  grpc::Status s = Train(bad);
+  grpc::Status s = Train(bad).status;
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(),
               HasSubstr("options.importance_repeats: must be in [0, 100]"));
   bad.mutable_options()->set_importance_repeats(1);
   bad.mutable_options()->set_importance_max_rows(0);
-  s = Train(bad);
+  s = Train(bad).status;
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("options.importance_max_rows"));
 }
@@ -294,7 +244,7 @@ TEST_F(ExplainServiceTest, TrainStoresImportanceShownByGetModel) {
 TEST_F(ExplainServiceTest, EvaluateComputesImportanceOnRequest) {
   v1::TrainRequest train = LinearRequest("ev");
   train.mutable_options()->set_importance_repeats(0);
-  ASSERT_TRUE(Train(train).ok());
+  ASSERT_TRUE(Train(train).status.ok());
   v1::EvaluateRequest req;
   req.set_name("ev");
   *req.mutable_data()->mutable_rows() = LinearRows(40);

@@ -16,30 +16,12 @@
 #include "gtest/gtest.h"
 #include "modelserver/v1/model_service.grpc.pb.h"
 #include "server/server.h"
+#include "tests/server/server_fixture.h"
 
 namespace modelserver::server {
 namespace {
 
 using ::testing::HasSubstr;
-
-// Rows [from, from + n) of y = 2x + 1 (+ 3 when color is "blue"), small
-// deterministic noise.
-v1::InlineRows LinearRows(int from, int n) {
-  v1::InlineRows rows;
-  rows.add_columns("x");
-  rows.add_columns("color");
-  rows.add_columns("y");
-  for (int i = from; i < from + n; ++i) {
-    const double x = i * 0.25;
-    const bool blue = i % 3 == 0;
-    v1::Row* r = rows.add_rows();
-    r->add_values()->set_number(x);
-    r->add_values()->set_text(blue ? "blue" : "red");
-    r->add_values()->set_number(2 * x + 1 + (blue ? 3 : 0) +
-                                0.01 * std::sin(i));
-  }
-  return rows;
-}
 
 // 3 classes by x (a: x < 4, b: x < 8, c otherwise) with a second feature.
 v1::InlineRows ClassRows(int n) {
@@ -57,45 +39,8 @@ v1::InlineRows ClassRows(int n) {
   return rows;
 }
 
-struct Stream {
-  std::vector<v1::TrainEvent> events;
-  grpc::Status status;
-};
-
-class GateServiceTest : public ::testing::Test {
+class GateServiceTest : public ServerFixture {
  protected:
-  void SetUp() override {
-    std::string tmpl = testing::TempDir() + "/gate_service_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    ServerOptions o;
-    o.listen = "127.0.0.1:0";
-    o.metrics_listen = "127.0.0.1:0";
-    o.http_listen = "127.0.0.1:0";
-    o.model_dir = dir_ + "/models";
-    o.data_dir = "";
-    absl::StatusOr<std::unique_ptr<Server>> s = Server::Create(o);
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = std::move(*s);
-    stub_ = v1::ModelService::NewStub(grpc::CreateChannel(
-        server_->address(), grpc::InsecureChannelCredentials()));
-  }
-  void TearDown() override {
-    stub_.reset();
-    server_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  Stream Train(const v1::TrainRequest& request) {
-    grpc::ClientContext ctx;
-    Stream out;
-    auto reader = stub_->Train(&ctx, request);
-    v1::TrainEvent e;
-    while (reader->Read(&e)) out.events.push_back(e);
-    out.status = reader->Finish();
-    return out;
-  }
-
   // The TrainResult of a request that must succeed.
   v1::TrainResult TrainOk(const v1::TrainRequest& request) {
     Stream s = Train(request);
@@ -152,9 +97,6 @@ class GateServiceTest : public ::testing::Test {
     return s.status;
   }
 
-  std::string dir_;
-  std::unique_ptr<Server> server_;
-  std::unique_ptr<v1::ModelService::Stub> stub_;
 };
 
 TEST_F(GateServiceTest, PassingGateSetsTheLabel) {

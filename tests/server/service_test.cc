@@ -29,6 +29,7 @@
 #include "server/auth.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "server/server.h"
+#include "tests/server/server_fixture.h"
 
 namespace modelserver::server {
 namespace {
@@ -36,24 +37,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-// y = 2x + 1 (+ 3 when color is "blue"), small deterministic noise.
-v1::InlineRows LinearRows(int n) {
-  v1::InlineRows rows;
-  rows.add_columns("x");
-  rows.add_columns("color");
-  rows.add_columns("y");
-  for (int i = 0; i < n; ++i) {
-    const double x = i * 0.25;
-    const bool blue = i % 3 == 0;
-    v1::Row* r = rows.add_rows();
-    r->add_values()->set_number(x);
-    r->add_values()->set_text(blue ? "blue" : "red");
-    r->add_values()->set_number(2 * x + 1 + (blue ? 3 : 0) +
-                                0.01 * std::sin(i));
-  }
-  return rows;
-}
 
 std::string LinearCsv(int n) {
   std::string csv = "x,color,y\n";
@@ -116,54 +99,8 @@ std::string HttpGet(int port, const std::string& path) {
   return body == std::string::npos ? "" : response.substr(body + 4);
 }
 
-struct Stream {
-  std::vector<v1::TrainEvent> events;
-  grpc::Status status;
-};
-
-class ServiceTest : public ::testing::Test {
+class ServiceTest : public ServerFixture {
  protected:
-  void SetUp() override {
-    std::string tmpl = testing::TempDir() + "/server_service_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    StartServer();
-  }
-  void TearDown() override {
-    stub_.reset();
-    server_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  // Starts the server; `tweak` may change the options first.
-  void StartServer(
-      const std::function<void(ServerOptions&)>& tweak = nullptr) {
-    ServerOptions o;
-    o.listen = "127.0.0.1:0";
-    o.metrics_listen = "127.0.0.1:0";
-    o.http_listen = "127.0.0.1:0";
-    o.model_dir = dir_ + "/models";
-    o.data_dir = "";
-    if (tweak) tweak(o);
-    absl::StatusOr<std::unique_ptr<Server>> s = Server::Create(o);
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = std::move(*s);
-    ASSERT_GT(server_->port(), 0);
-    EXPECT_EQ(server_->address(), absl::StrCat("127.0.0.1:", server_->port()));
-    stub_ = v1::ModelService::NewStub(grpc::CreateChannel(
-        server_->address(), grpc::InsecureChannelCredentials()));
-  }
-
-  Stream Train(const v1::TrainRequest& request) {
-    grpc::ClientContext ctx;
-    Stream out;
-    auto reader = stub_->Train(&ctx, request);
-    v1::TrainEvent e;
-    while (reader->Read(&e)) out.events.push_back(e);
-    out.status = reader->Finish();
-    return out;
-  }
-
   v1::TrainRequest LinearRequest(const std::string& name) {
     v1::TrainRequest req;
     req.set_name(name);
@@ -177,9 +114,6 @@ class ServiceTest : public ::testing::Test {
     return req;
   }
 
-  std::string dir_;
-  std::unique_ptr<Server> server_;
-  std::unique_ptr<v1::ModelService::Stub> stub_;
 };
 
 TEST_F(ServiceTest, TrainPredictEvaluateGetListDelete) {
