@@ -8,16 +8,12 @@
 #include "core/data/csv_reader.h"
 #include "core/train/trainer.h"
 #include "gtest/gtest.h"
+#include "tests/core/test_tables.h"
 
 namespace modelserver {
 namespace {
 
-Table Load(const std::string& file) {
-  auto t = ReadCsvFile(std::string(MODELSERVER_TEST_DATA_DIR) + "/" + file,
-                       CsvOptions());
-  EXPECT_TRUE(t.ok()) << t.status();
-  return t.ok() ? *std::move(t) : Table();
-}
+using test_tables::Load;
 
 std::string Hyperparameter(const ModelMetadata& m, const std::string& key) {
   for (const auto& [k, v] : m.hyperparameters) {

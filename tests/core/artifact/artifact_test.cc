@@ -8,18 +8,14 @@
 #include "core/train/trainer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/core/test_tables.h"
 
 namespace modelserver {
 namespace {
 
-using ::testing::HasSubstr;
+using test_tables::Load;
 
-Table Load(const std::string& file) {
-  auto t = ReadCsvFile(std::string(MODELSERVER_TEST_DATA_DIR) + "/" + file,
-                       CsvOptions());
-  EXPECT_TRUE(t.ok()) << t.status();
-  return t.ok() ? *std::move(t) : Table();
-}
+using ::testing::HasSubstr;
 
 Artifact TrainArtifact(const Table& t, TrainSpec s) {
   auto r = Train(t, s);

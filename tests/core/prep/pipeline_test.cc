@@ -15,23 +15,17 @@
 #include "core/util/rng.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/core/test_tables.h"
 
 namespace modelserver {
 namespace {
+
+using test_tables::MakeTable;
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-Table MakeTable(std::vector<Column> columns) {
-  Table t;
-  for (Column& c : columns) {
-    absl::Status s = t.AddColumn(std::move(c));
-    EXPECT_TRUE(s.ok()) << s;
-  }
-  return t;
-}
 
 // Empty strings are missing.
 Column Cat(const std::string& name, const std::vector<std::string>& values) {

@@ -15,24 +15,15 @@
 #include "core/util/rng.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/core/test_tables.h"
 
 namespace modelserver {
 namespace {
 
+using test_tables::Load;
+using test_tables::MakeTable;
+
 using ::testing::HasSubstr;
-
-Table MakeTable(std::vector<Column> columns) {
-  Table t;
-  for (Column& c : columns) EXPECT_TRUE(t.AddColumn(std::move(c)).ok());
-  return t;
-}
-
-Table Load(const std::string& file) {
-  auto t = ReadCsvFile(std::string(MODELSERVER_TEST_DATA_DIR) + "/" + file,
-                       CsvOptions());
-  EXPECT_TRUE(t.ok()) << t.status();
-  return t.ok() ? *std::move(t) : Table();
-}
 
 // y = 3 * x1 exactly, x2 unrelated noise: 200 rows.
 Table LinearData() {

@@ -10,17 +10,14 @@
 #include "core/util/rng.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/core/test_tables.h"
 
 namespace modelserver {
 namespace {
 
-using ::testing::HasSubstr;
+using test_tables::MakeTable;
 
-Table MakeTable(std::vector<Column> columns) {
-  Table t;
-  for (Column& c : columns) EXPECT_TRUE(t.AddColumn(std::move(c)).ok());
-  return t;
-}
+using ::testing::HasSubstr;
 
 TrainSpec LinearSpec(const std::string& target) {
   TrainSpec s;

@@ -11,19 +11,15 @@
 #include "core/util/rng.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/core/test_tables.h"
 
 namespace modelserver {
 namespace {
 
+using test_tables::Load;
+
 using ::testing::HasSubstr;
 using ::testing::Pair;
-
-Table Load(const std::string& file) {
-  auto t = ReadCsvFile(std::string(MODELSERVER_TEST_DATA_DIR) + "/" + file,
-                       CsvOptions());
-  EXPECT_TRUE(t.ok()) << t.status();
-  return t.ok() ? *std::move(t) : Table();
-}
 
 // y = 1 + 2*x1 - 3*x2 exactly, 40 rows of seeded x.
 Table LinearTable() {
