@@ -58,7 +58,7 @@ export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
 # ignore_noninstrumented_modules: memcpy/recvmsg/free called by gRPC, Abseil
 # and protobuf themselves are not checked (without it server_test had 68
 # race reports, e.g. memcpy in grpc_slice_copy against recvmsg in gRPC's tcp).
-export TSAN_OPTIONS="$common:second_deadlock_stack=1:history_size=4:ignore_noninstrumented_modules=1:suppressions=$supp/tsan.supp:print_suppressions=0"
+export TSAN_OPTIONS="$common:second_deadlock_stack=1:history_size=7:ignore_noninstrumented_modules=1:suppressions=$supp/tsan.supp:print_suppressions=0"
 # End-to-end tests that bound their own waits or a case's duration multiply
 # those bounds by this factor (ctest's TIMEOUTs are scaled by CMake).
 export MODELSERVER_TEST_TIME_SCALE=$scale
