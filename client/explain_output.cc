@@ -16,35 +16,6 @@ using google::protobuf::ListValue;
 using google::protobuf::Struct;
 using google::protobuf::Value;
 
-// JSON numbers; NaN and infinities as null (as output.cc prints metrics).
-Value Number(double x) {
-  Value v;
-  if (std::isfinite(x)) {
-    v.set_number_value(x);
-  } else {
-    v.set_null_value(google::protobuf::NULL_VALUE);
-  }
-  return v;
-}
-
-Value Text(const std::string& s) {
-  Value v;
-  v.set_string_value(s);
-  return v;
-}
-
-Value List(ListValue l) {
-  Value v;
-  *v.mutable_list_value() = std::move(l);
-  return v;
-}
-
-Value Object(Struct s) {
-  Value v;
-  *v.mutable_struct_value() = std::move(s);
-  return v;
-}
-
 // The contribution of column c to score s of `p`, or NaN when absent.
 double Contribution(const v1::Explanation& e, const v1::Prediction& p, int s,
                     int c) {
@@ -125,56 +96,56 @@ std::string ImportanceText(const v1::FeatureImportanceReport& r) {
 Value ImportanceJson(const v1::FeatureImportanceReport& r) {
   Struct s;
   auto& f = *s.mutable_fields();
-  f["metric"] = Text(r.metric());
-  f["baseline"] = Number(r.baseline());
-  f["data"] = Text(r.data());
-  f["rows"] = Number(static_cast<double>(r.rows()));
-  f["repeats"] = Number(r.repeats());
-  f["seed"] = Number(static_cast<double>(r.seed()));
+  f["metric"] = JsonText(r.metric());
+  f["baseline"] = JsonNumber(r.baseline());
+  f["data"] = JsonText(r.data());
+  f["rows"] = JsonNumber(static_cast<double>(r.rows()));
+  f["repeats"] = JsonNumber(r.repeats());
+  f["seed"] = JsonNumber(static_cast<double>(r.seed()));
   ListValue columns;
   for (const v1::FeatureImportance& c : r.columns()) {
     Struct one;
     auto& g = *one.mutable_fields();
-    g["column"] = Text(c.column());
-    g["mean"] = Number(c.mean());
-    g["std"] = Number(c.std());
+    g["column"] = JsonText(c.column());
+    g["mean"] = JsonNumber(c.mean());
+    g["std"] = JsonNumber(c.std());
     ListValue drops;
-    for (double d : c.drops()) *drops.add_values() = Number(d);
-    g["drops"] = List(std::move(drops));
-    *columns.add_values() = Object(std::move(one));
+    for (double d : c.drops()) *drops.add_values() = JsonNumber(d);
+    g["drops"] = JsonList(std::move(drops));
+    *columns.add_values() = JsonObject(std::move(one));
   }
-  f["columns"] = List(std::move(columns));
-  return Object(std::move(s));
+  f["columns"] = JsonList(std::move(columns));
+  return JsonObject(std::move(s));
 }
 
 Value ExplanationJson(const v1::Explanation& e) {
   Struct s;
   auto& f = *s.mutable_fields();
-  f["score"] = Text(e.score());
+  f["score"] = JsonText(e.score());
   ListValue columns, labels, base;
-  for (const std::string& c : e.columns()) *columns.add_values() = Text(c);
-  for (const std::string& l : e.score_labels()) *labels.add_values() = Text(l);
-  for (double b : e.base_values()) *base.add_values() = Number(b);
-  f["columns"] = List(std::move(columns));
-  f["score_labels"] = List(std::move(labels));
-  f["base_values"] = List(std::move(base));
-  return Object(std::move(s));
+  for (const std::string& c : e.columns()) *columns.add_values() = JsonText(c);
+  for (const std::string& l : e.score_labels()) *labels.add_values() = JsonText(l);
+  for (double b : e.base_values()) *base.add_values() = JsonNumber(b);
+  f["columns"] = JsonList(std::move(columns));
+  f["score_labels"] = JsonList(std::move(labels));
+  f["base_values"] = JsonList(std::move(base));
+  return JsonObject(std::move(s));
 }
 
 Value ContributionsJson(const v1::Explanation& e, const v1::Prediction& p) {
   auto block = [&](int s) {
     Struct b;
     for (int c = 0; c < e.columns_size(); ++c) {
-      (*b.mutable_fields())[e.columns(c)] = Number(Contribution(e, p, s, c));
+      (*b.mutable_fields())[e.columns(c)] = JsonNumber(Contribution(e, p, s, c));
     }
-    return Object(std::move(b));
+    return JsonObject(std::move(b));
   };
   if (e.base_values_size() <= 1) return block(0);
   Struct per_class;
   for (int s = 0; s < e.base_values_size() && s < e.score_labels_size(); ++s) {
     (*per_class.mutable_fields())[e.score_labels(s)] = block(s);
   }
-  return Object(std::move(per_class));
+  return JsonObject(std::move(per_class));
 }
 
 }  // namespace modelserver::client

@@ -23,32 +23,10 @@ using google::protobuf::ListValue;
 using google::protobuf::Struct;
 using google::protobuf::Value;
 
-Value Number(double x) {
-  Value v;
-  if (std::isfinite(x)) {
-    v.set_number_value(x);
-  } else {
-    v.set_null_value(google::protobuf::NULL_VALUE);
-  }
-  return v;
-}
-
-Value Text(absl::string_view s) {
-  Value v;
-  v.set_string_value(std::string(s));
-  return v;
-}
-
-Value Object(Struct s) {
-  Value v;
-  *v.mutable_struct_value() = std::move(s);
-  return v;
-}
-
 Struct Metrics(const google::protobuf::RepeatedPtrField<v1::Metric>& ms) {
   Struct s;
   for (const v1::Metric& m : ms)
-    (*s.mutable_fields())[m.name()] = Number(m.value());
+    (*s.mutable_fields())[m.name()] = JsonNumber(m.value());
   return s;
 }
 
@@ -166,6 +144,34 @@ std::string ConfusionText(const v1::ConfusionMatrix& cm) {
 
 }  // namespace
 
+Value JsonNumber(double x) {
+  Value v;
+  if (std::isfinite(x)) {
+    v.set_number_value(x);
+  } else {
+    v.set_null_value(google::protobuf::NULL_VALUE);
+  }
+  return v;
+}
+
+Value JsonText(absl::string_view s) {
+  Value v;
+  v.set_string_value(std::string(s));
+  return v;
+}
+
+Value JsonList(ListValue l) {
+  Value v;
+  *v.mutable_list_value() = std::move(l);
+  return v;
+}
+
+Value JsonObject(Struct s) {
+  Value v;
+  *v.mutable_struct_value() = std::move(s);
+  return v;
+}
+
 std::string FormatNumber(double value) {
   if (std::isnan(value)) return "nan";
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
@@ -221,37 +227,37 @@ std::string ProtoJson(const google::protobuf::Message& message) {
 std::string TrainJson(const v1::TrainResult& r, absl::string_view job_id) {
   Struct s;
   auto& f = *s.mutable_fields();
-  f["name"] = Text(r.name());
-  f["version"] = Number(static_cast<double>(r.version()));
-  f["job_id"] = Text(job_id);
+  f["name"] = JsonText(r.name());
+  f["version"] = JsonNumber(static_cast<double>(r.version()));
+  f["job_id"] = JsonText(job_id);
   // "metrics": the validation rows' when there are any (an estimate of
   // quality on new data), else the training rows'; "metrics_on" says which.
   const bool validated = r.validation_metrics_size() > 0;
-  f["metrics"] = Object(
+  f["metrics"] = JsonObject(
       Metrics(validated ? r.validation_metrics() : r.train_metrics()));
-  f["metrics_on"] = Text(validated ? "validation" : "train");
-  f["train_metrics"] = Object(Metrics(r.train_metrics()));
-  f["epochs"] = Number(r.epochs());
+  f["metrics_on"] = JsonText(validated ? "validation" : "train");
+  f["train_metrics"] = JsonObject(Metrics(r.train_metrics()));
+  f["epochs"] = JsonNumber(r.epochs());
   Value early;
   early.set_bool_value(r.early_stopped());
   f["early_stopped"] = early;
-  f["training_seconds"] = Number(r.training_seconds());
-  f["rows_train"] = Number(static_cast<double>(r.rows_train()));
-  f["rows_validation"] = Number(static_cast<double>(r.rows_validation()));
-  f["rows_dropped"] = Number(static_cast<double>(r.rows_dropped()));
-  f["rows_oversampled"] = Number(static_cast<double>(r.rows_oversampled()));
-  f["rows_augmented"] = Number(static_cast<double>(r.rows_augmented()));
+  f["training_seconds"] = JsonNumber(r.training_seconds());
+  f["rows_train"] = JsonNumber(static_cast<double>(r.rows_train()));
+  f["rows_validation"] = JsonNumber(static_cast<double>(r.rows_validation()));
+  f["rows_dropped"] = JsonNumber(static_cast<double>(r.rows_dropped()));
+  f["rows_oversampled"] = JsonNumber(static_cast<double>(r.rows_oversampled()));
+  f["rows_augmented"] = JsonNumber(static_cast<double>(r.rows_augmented()));
   if (r.has_gate()) {
     Struct g;
     auto& gf = *g.mutable_fields();
     Value passed;
     passed.set_bool_value(r.gate().passed());
     gf["passed"] = passed;
-    gf["reason"] = Text(r.gate().reason());
-    gf["promoted_label"] = Text(r.gate().promoted_label());
-    gf["holdout_rows"] = Number(static_cast<double>(r.gate().holdout_rows()));
-    gf["holdout_metrics"] = Object(Metrics(r.gate().holdout_metrics()));
-    f["gate"] = Object(std::move(g));
+    gf["reason"] = JsonText(r.gate().reason());
+    gf["promoted_label"] = JsonText(r.gate().promoted_label());
+    gf["holdout_rows"] = JsonNumber(static_cast<double>(r.gate().holdout_rows()));
+    gf["holdout_metrics"] = JsonObject(Metrics(r.gate().holdout_metrics()));
+    f["gate"] = JsonObject(std::move(g));
   }
   return StructJson(s);
 }
@@ -259,41 +265,41 @@ std::string TrainJson(const v1::TrainResult& r, absl::string_view job_id) {
 std::string EvaluateJson(const v1::EvaluateResponse& r) {
   Struct s;
   auto& f = *s.mutable_fields();
-  f["name"] = Text(r.name());
-  f["version"] = Number(static_cast<double>(r.version()));
-  f["metrics"] = Object(Metrics(r.metrics()));
-  f["rows_used"] = Number(static_cast<double>(r.rows_used()));
-  f["rows_dropped"] = Number(static_cast<double>(r.rows_dropped()));
+  f["name"] = JsonText(r.name());
+  f["version"] = JsonNumber(static_cast<double>(r.version()));
+  f["metrics"] = JsonObject(Metrics(r.metrics()));
+  f["rows_used"] = JsonNumber(static_cast<double>(r.rows_used()));
+  f["rows_dropped"] = JsonNumber(static_cast<double>(r.rows_dropped()));
   if (r.per_class_size() > 0) {
     Struct per_class;
     for (const v1::ClassMetrics& c : r.per_class()) {
       Struct m;
-      (*m.mutable_fields())["precision"] = Number(c.precision());
-      (*m.mutable_fields())["recall"] = Number(c.recall());
-      (*m.mutable_fields())["f1"] = Number(c.f1());
+      (*m.mutable_fields())["precision"] = JsonNumber(c.precision());
+      (*m.mutable_fields())["recall"] = JsonNumber(c.recall());
+      (*m.mutable_fields())["f1"] = JsonNumber(c.f1());
       (*m.mutable_fields())["support"] =
-          Number(static_cast<double>(c.support()));
-      (*per_class.mutable_fields())[c.label()] = Object(std::move(m));
+          JsonNumber(static_cast<double>(c.support()));
+      (*per_class.mutable_fields())[c.label()] = JsonObject(std::move(m));
     }
-    f["per_class"] = Object(std::move(per_class));
+    f["per_class"] = JsonObject(std::move(per_class));
   }
   const v1::ConfusionMatrix& cm = r.confusion_matrix();
   const int k = cm.labels_size();
   if (k > 0 && cm.counts_size() == k * k) {
     Struct c;
     ListValue labels;
-    for (const std::string& l : cm.labels()) *labels.add_values() = Text(l);
+    for (const std::string& l : cm.labels()) *labels.add_values() = JsonText(l);
     ListValue counts;
     for (int i = 0; i < k; ++i) {
       ListValue row;
       for (int j = 0; j < k; ++j) {
-        *row.add_values() = Number(static_cast<double>(cm.counts(i * k + j)));
+        *row.add_values() = JsonNumber(static_cast<double>(cm.counts(i * k + j)));
       }
       *counts.add_values()->mutable_list_value() = std::move(row);
     }
     *(*c.mutable_fields())["labels"].mutable_list_value() = std::move(labels);
     *(*c.mutable_fields())["counts"].mutable_list_value() = std::move(counts);
-    f["confusion_matrix"] = Object(std::move(c));
+    f["confusion_matrix"] = JsonObject(std::move(c));
   }
   if (r.has_importance()) f["importance"] = ImportanceJson(r.importance());
   return StructJson(s);
@@ -302,32 +308,32 @@ std::string EvaluateJson(const v1::EvaluateResponse& r) {
 std::string PredictJson(const v1::PredictResponse& r) {
   Struct s;
   auto& f = *s.mutable_fields();
-  f["name"] = Text(r.name());
-  f["version"] = Number(static_cast<double>(r.version()));
+  f["name"] = JsonText(r.name());
+  f["version"] = JsonNumber(static_cast<double>(r.version()));
   ListValue predictions;
   const bool classification = r.class_labels_size() > 0;
   for (const v1::Prediction& p : r.predictions()) {
     Struct one;
     auto& g = *one.mutable_fields();
     if (classification) {
-      g["label"] = Text(p.label());
+      g["label"] = JsonText(p.label());
       Struct probabilities;
       for (int k = 0; k < r.class_labels_size() && k < p.probabilities_size();
            ++k) {
         (*probabilities.mutable_fields())[r.class_labels(k)] =
-            Number(p.probabilities(k));
+            JsonNumber(p.probabilities(k));
       }
-      g["probabilities"] = Object(std::move(probabilities));
+      g["probabilities"] = JsonObject(std::move(probabilities));
     } else {
-      g["value"] = Number(p.value());
+      g["value"] = JsonNumber(p.value());
     }
     if (r.has_explanation()) {
       g["contributions"] = ContributionsJson(r.explanation(), p);
       ListValue scores;
-      for (double x : p.scores()) *scores.add_values() = Number(x);
+      for (double x : p.scores()) *scores.add_values() = JsonNumber(x);
       *g["scores"].mutable_list_value() = std::move(scores);
     }
-    *predictions.add_values() = Object(std::move(one));
+    *predictions.add_values() = JsonObject(std::move(one));
   }
   *f["predictions"].mutable_list_value() = std::move(predictions);
   if (r.has_explanation()) f["explanation"] = ExplanationJson(r.explanation());

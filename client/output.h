@@ -18,6 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "client/csv_records.h"
 #include "google/protobuf/message.h"
+#include "google/protobuf/struct.pb.h"
 #include "modelserver/v1/model_service.pb.h"
 
 namespace modelserver::client {
@@ -28,6 +29,13 @@ std::string FormatTable(const std::vector<std::string>& header,
                         const std::vector<std::vector<std::string>>& rows);
 // Six significant digits ("0.912281", "1.5e-07"); "nan" / "inf" as such.
 std::string FormatNumber(double value);
+
+// JSON values for the hand-built --json outputs: a number (NaN and the
+// infinities, which JSON lacks, as null), a string, a list, an object.
+google::protobuf::Value JsonNumber(double x);
+google::protobuf::Value JsonText(absl::string_view s);
+google::protobuf::Value JsonList(google::protobuf::ListValue l);
+google::protobuf::Value JsonObject(google::protobuf::Struct s);
 
 // Any response as JSON (proto field names, one line).
 std::string ProtoJson(const google::protobuf::Message& message);
