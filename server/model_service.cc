@@ -230,6 +230,21 @@ struct PersistedJob {
 
 namespace {
 
+// The type of the target column `name` of `table` (Train and Tune read
+// their options with it); INVALID_ARGUMENT naming options.target and the
+// columns the data has when there is no such column.
+absl::StatusOr<ColumnType> TargetType(const Table& table,
+                                      const std::string& name) {
+  const Column* target = table.Find(name);
+  if (target == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.target: column '", name,
+                     "' is not in the data; the columns are: ",
+                     absl::StrJoin(table.column_names(), ", ")));
+  }
+  return target->type();
+}
+
 // The body of a training job: read the data, train, publish. Runs on a
 // JobManager thread; the request is shared with the job.
 absl::StatusOr<JobOutcome> TrainJobBody(
@@ -264,16 +279,10 @@ absl::StatusOr<JobOutcome> TrainJobBody(
                                            request->data())
                        : data->Load(request->data()));
   if (metrics != nullptr) metrics->AddRowsIngested(table.num_rows());
-  const std::string& target_name = request->options().target();
-  const Column* target = table.Find(target_name);
-  if (target == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("options.target: column '", target_name,
-                     "' is not in the data; the columns are: ",
-                     absl::StrJoin(table.column_names(), ", ")));
-  }
+  ASSIGN_OR_RETURN(const ColumnType target_type,
+                   TargetType(table, request->options().target()));
   ASSIGN_OR_RETURN(TrainSpec spec,
-                   TrainSpecFromProto(request->options(), target->type()));
+                   TrainSpecFromProto(request->options(), target_type));
   spec.threads = threads;
   std::optional<Table> holdout;
   if (HasGate(*request)) {
@@ -359,16 +368,10 @@ absl::StatusOr<JobOutcome> RunTuneJob(
     Metrics* metrics, const JobReporter& reporter) {
   ASSIGN_OR_RETURN(Table table, data->Load(request->data()));
   if (metrics != nullptr) metrics->AddRowsIngested(table.num_rows());
-  const std::string& target_name = request->options().target();
-  const Column* target = table.Find(target_name);
-  if (target == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("options.target: column '", target_name,
-                     "' is not in the data; the columns are: ",
-                     absl::StrJoin(table.column_names(), ", ")));
-  }
+  ASSIGN_OR_RETURN(const ColumnType target_type,
+                   TargetType(table, request->options().target()));
   ASSIGN_OR_RETURN(TuneOptions options,
-                   TuneOptionsFromProto(*request, target->type()));
+                   TuneOptionsFromProto(*request, target_type));
   options.base.threads = threads;
   TuneCallbacks callbacks;
   callbacks.trial = reporter.trial;
